@@ -1,0 +1,238 @@
+// Package standin runs a local HTTP server that stands in for the AWS Lambda
+// Invoke API and the few S3 calls the function makes, so that tests drive the
+// real AWS SDK end to end without an AWS account.
+package standin
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Region is the region the stand-in's configuration uses.
+const Region = "us-east-1"
+
+// Invocation is one call of the Invoke API as the server received it.
+type Invocation struct {
+	FunctionName string
+	Payload      json.RawMessage
+}
+
+// Reply scripts the answer to one invocation.
+type Reply struct {
+	// Body is the function's reply, or the error document for an API error.
+	Body any
+	// FunctionError, when set, answers as a function that failed with an
+	// unhandled error (the X-Amz-Function-Error header).
+	FunctionError string
+	// ErrorType, when set, answers as the Invoke API itself failing, with
+	// Status (default 400) and this X-Amzn-ErrorType.
+	ErrorType string
+	Status    int
+	// Delay holds the answer back, to test deadlines. The request's own
+	// context ends it early, so a test never waits longer than its client.
+	Delay time.Duration
+}
+
+// Server is the stand-in. Its zero value is not usable; call Start.
+type Server struct {
+	srv     *httptest.Server
+	respond func(Invocation) Reply
+
+	mu          sync.Mutex
+	invocations []Invocation
+	buckets     map[string]string // name → region
+	objects     map[string][]byte // "bucket/key" → body
+}
+
+// Start runs a stand-in whose Invoke API answers with respond. Close it when done.
+func Start(respond func(Invocation) Reply) *Server {
+	s := &Server{respond: respond, buckets: map[string]string{}, objects: map[string][]byte{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the server's base URL, for AWS_ENDPOINT_URL_* or BaseEndpoint.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// AWSConfig is an SDK configuration that talks only to the stand-in, with
+// static test credentials and retries that back off for a millisecond.
+func (s *Server) AWSConfig() aws.Config {
+	return aws.Config{
+		Region:       Region,
+		BaseEndpoint: aws.String(s.srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSTANDIN", "standin-secret", ""),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+			})
+		},
+	}
+}
+
+// AddBucket makes a bucket exist in region.
+func (s *Server) AddBucket(name, region string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buckets[name] = region
+}
+
+// Invocations returns the invocations received so far.
+func (s *Server) Invocations() []Invocation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Invocation(nil), s.invocations...)
+}
+
+// Object returns what was put at bucket/key.
+func (s *Server) Object(bucket, key string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objects[bucket+"/"+key]
+	return b, ok
+}
+
+// Objects returns the keys of everything put, as "bucket/key".
+func (s *Server) Objects() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.objects))
+	for k := range s.objects {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") == "" {
+		http.Error(w, "unsigned request", http.StatusForbidden)
+		return
+	}
+	if name, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/"); ok && r.Method == http.MethodPost {
+		name, _ = strings.CutSuffix(name, "/invocations")
+		fn, _ := url.PathUnescape(name)
+		s.invoke(w, r, fn)
+		return
+	}
+	s.s3(w, r)
+}
+
+func (s *Server) invoke(w http.ResponseWriter, r *http.Request, fn string) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	inv := Invocation{FunctionName: fn, Payload: body}
+	s.mu.Lock()
+	s.invocations = append(s.invocations, inv)
+	s.mu.Unlock()
+
+	reply := s.respond(inv)
+	if reply.Delay > 0 {
+		select {
+		case <-time.After(reply.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	out, err := json.Marshal(reply.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case reply.ErrorType != "":
+		w.Header().Set("X-Amzn-ErrorType", reply.ErrorType)
+		if reply.Status == 0 {
+			reply.Status = http.StatusBadRequest
+		}
+		w.WriteHeader(reply.Status)
+	case reply.FunctionError != "":
+		w.Header().Set("X-Amz-Function-Error", reply.FunctionError)
+	}
+	w.Write(out)
+}
+
+type bucketList struct {
+	XMLName xml.Name `xml:"ListAllMyBucketsResult"`
+	Buckets []struct {
+		Name string `xml:"Name"`
+	} `xml:"Buckets>Bucket"`
+}
+
+type locationConstraint struct {
+	XMLName xml.Name `xml:"LocationConstraint"`
+	Region  string   `xml:",chardata"`
+}
+
+func (s *Server) s3(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	switch {
+	case r.Method == http.MethodGet && bucket == "":
+		var list bucketList
+		prefix := r.URL.Query().Get("prefix")
+		for name := range s.buckets {
+			if strings.HasPrefix(name, prefix) {
+				list.Buckets = append(list.Buckets, struct {
+					Name string `xml:"Name"`
+				}{name})
+			}
+		}
+		writeXML(w, list)
+	case r.Method == http.MethodGet && r.URL.Query().Has("location"):
+		region, ok := s.buckets[bucket]
+		if !ok {
+			s3Error(w, http.StatusNotFound, "NoSuchBucket")
+			return
+		}
+		if region == "us-east-1" {
+			region = ""
+		}
+		writeXML(w, locationConstraint{Region: region})
+	case r.Method == http.MethodPut && key != "":
+		if _, ok := s.buckets[bucket]; !ok {
+			s3Error(w, http.StatusNotFound, "NoSuchBucket")
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			s3Error(w, http.StatusBadRequest, "IncompleteBody")
+			return
+		}
+		s.objects[bucket+"/"+key] = body
+		w.Header().Set("ETag", fmt.Sprintf("%q", "standin"))
+		w.WriteHeader(http.StatusOK)
+	default:
+		s3Error(w, http.StatusNotImplemented, "NotImplemented")
+	}
+}
+
+func writeXML(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/xml")
+	io.WriteString(w, xml.Header)
+	xml.NewEncoder(w).Encode(v)
+}
+
+func s3Error(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<Error><Code>%s</Code><Message>%s</Message></Error>", code, code)
+}
