@@ -76,9 +76,9 @@ func IsAudioCodec(codec string) bool {
 	return codec == "mp3" || codec == "aac" || codec == "wav"
 }
 
-// FileExtension is the extension Remotion gives an output rendered with codec.
-func FileExtension(codec string) string {
-	switch codec {
+// FileExtension is the extension of the file the render produces.
+func (o *RenderOptions) FileExtension() string {
+	switch codec := o.codec(); codec {
 	case "h264", "h265":
 		return "mp4"
 	case "vp8", "vp9":
@@ -140,6 +140,20 @@ type OutName struct {
 type DownloadBehavior struct {
 	Type     string  `json:"type"`
 	FileName *string `json:"fileName,omitempty"`
+}
+
+// UnmarshalJSON reads a download behaviour strictly: an unknown key is as
+// likely a typo of fileName as anything else.
+func (d *DownloadBehavior) UnmarshalJSON(data []byte) error {
+	type plain DownloadBehavior
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		return &ValidationError{Field: "downloadBehavior", Message: `downloadBehavior must be {"type": "play-in-browser"} or {"type": "download", "fileName": "name.mp4"}`}
+	}
+	*d = DownloadBehavior(p)
+	return nil
 }
 
 // FrameRange is a single frame or an inclusive [first, last] range.
@@ -225,9 +239,8 @@ func (o *RenderOptions) validateIdentity() *ValidationError {
 	if len(o.Composition) > 256 || hasControl(o.Composition) {
 		return invalid("composition", "composition must be a composition ID of at most 256 printable characters")
 	}
-	if len(o.InputProps) > 0 {
-		trimmed := bytes.TrimSpace(o.InputProps)
-		if !bytes.HasPrefix(trimmed, []byte("{")) || !json.Valid(trimmed) {
+	if trimmed := bytes.TrimSpace(o.InputProps); len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) {
+		if trimmed[0] != '{' || !json.Valid(trimmed) {
 			return invalid("inputProps", "inputProps must be a JSON object")
 		}
 	}

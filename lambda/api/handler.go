@@ -1,0 +1,215 @@
+// Package api is the trigger function's HTTP API: it turns API Gateway HTTP
+// API events (payload format 2.0) into calls of the Remotion client and the
+// client's answers and errors into JSON responses with the right status.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"remotion-lambda-iam/lambda/remotion"
+)
+
+// Route keys of the HTTP API.
+const (
+	RouteStart    = "POST /renders"
+	RouteProgress = "GET /renders/{renderId}"
+)
+
+// DefaultServeURLAllowList admits Remotion sites deployed with
+// `npx remotion lambda sites create`.
+var DefaultServeURLAllowList = []string{"https://remotionlambda-*.s3.*.amazonaws.com/sites/**"}
+
+// Config is what a deployment decides about its API.
+type Config struct {
+	// DefaultServeURL is rendered when a request names no serveUrl.
+	DefaultServeURL string
+	// ServeURLAllowList holds the patterns a request's serveUrl must match.
+	ServeURLAllowList []string
+	// OutputBucket, when set, receives every render.
+	OutputBucket string
+	// MaxBodyBytes bounds the request body.
+	MaxBodyBytes int
+	// DeadlineMargin is kept back from the function's deadline, so that a
+	// slow render function gets a 504 from us and not a timeout from Lambda.
+	DeadlineMargin time.Duration
+}
+
+// Defaults for Config's limits.
+const (
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultDeadlineMargin = 2 * time.Second
+)
+
+// Handler answers the API's requests. Make one per process.
+type Handler struct {
+	client    *remotion.Client
+	cfg       Config
+	serveURLs urlPolicy
+	log       *slog.Logger
+}
+
+// New makes a Handler that starts and follows renders with client.
+func New(client *remotion.Client, cfg Config, log *slog.Logger) (*Handler, error) {
+	if cfg.ServeURLAllowList == nil {
+		cfg.ServeURLAllowList = DefaultServeURLAllowList
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.DeadlineMargin <= 0 {
+		cfg.DeadlineMargin = DefaultDeadlineMargin
+	}
+	policy, err := newURLPolicy(cfg.ServeURLAllowList)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	return &Handler{client: client, cfg: cfg, serveURLs: policy, log: log}, nil
+}
+
+// Handle answers one request. It never returns an error: every failure is a
+// JSON response, so that API Gateway passes the reason on to the caller.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
+	begin := time.Now()
+	var renderID string
+	var aerr *apiError
+	defer func() {
+		if p := recover(); p != nil {
+			aerr = &apiError{Status: http.StatusInternalServerError, Code: "internal_error",
+				Message: "the function failed unexpectedly; the request ID is in its logs", cause: fmt.Errorf("panic: %v", p)}
+			resp = errorResponse(aerr)
+		}
+		h.logRequest(ctx, &req, resp.StatusCode, renderID, aerr, time.Since(begin))
+	}()
+
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-h.cfg.DeadlineMargin))
+		defer cancel()
+	}
+
+	switch req.RouteKey {
+	case RouteStart:
+		resp, renderID, aerr = h.start(ctx, &req)
+	case RouteProgress:
+		resp, renderID, aerr = h.progress(ctx, &req)
+	default:
+		aerr = &apiError{Status: http.StatusNotFound, Code: "not_found",
+			Message: fmt.Sprintf("no route %q: use %q or %q", req.RouteKey, RouteStart, RouteProgress)}
+	}
+	if aerr != nil {
+		resp = errorResponse(aerr)
+	}
+	return resp, nil
+}
+
+// Misconfigured is the handler of a function that could not start: it
+// answers every request with a 500 that says why.
+func Misconfigured(err error) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	resp := errorResponse(&apiError{Status: http.StatusInternalServerError, Code: "configuration_error",
+		Message: "the function is misconfigured: " + err.Error()})
+	return func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return resp, nil
+	}
+}
+
+func (h *Handler) start(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
+	opts, aerr := h.decodeStart(req)
+	if aerr != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", aerr
+	}
+	res, err := h.client.StartRender(ctx, opts)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", upstreamError(err)
+	}
+	body := startResponse{
+		RenderID:    res.RenderID,
+		BucketName:  res.BucketName,
+		State:       remotion.StateRendering,
+		ProgressURL: progressURL(res.RenderID, res.BucketName),
+	}
+	if o := opts.OutName; o != nil {
+		body.Output = newOutput(o.BucketName, o.Key, "")
+	}
+	resp := jsonResponse(http.StatusAccepted, body)
+	resp.Headers["Location"] = body.ProgressURL
+	return resp, res.RenderID, nil
+}
+
+func (h *Handler) progress(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
+	renderID, bucket, aerr := decodeProgress(req)
+	if aerr != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", aerr
+	}
+	p, err := h.client.RenderProgress(ctx, bucket, renderID)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, renderID, upstreamError(err)
+	}
+	return jsonResponse(http.StatusOK, newProgressResponse(renderID, bucket, p)), renderID, nil
+}
+
+func progressURL(renderID, bucket string) string {
+	return "/renders/" + url.PathEscape(renderID) + "?bucket=" + url.QueryEscape(bucket)
+}
+
+// upstreamError maps a failure of the render function to a status and code.
+func upstreamError(err error) *apiError {
+	var verr *remotion.ValidationError
+	if errors.As(err, &verr) {
+		return validationError(verr)
+	}
+	var rerr *remotion.Error
+	if !errors.As(err, &rerr) {
+		return &apiError{Status: http.StatusBadGateway, Code: "upstream_error", Message: "calling the render function failed", cause: err}
+	}
+	a := &apiError{Status: http.StatusBadGateway, Message: rerr.Message, cause: err}
+	switch rerr.Kind {
+	case remotion.KindVersionMismatch:
+		a.Code = "version_mismatch"
+	case remotion.KindFunctionNotFound:
+		a.Code = "render_function_not_found"
+	case remotion.KindAccessDenied:
+		a.Code = "access_denied"
+	case remotion.KindThrottled:
+		a.Status, a.Code = http.StatusTooManyRequests, "throttled"
+	case remotion.KindTimeout:
+		a.Status, a.Code = http.StatusGatewayTimeout, "upstream_timeout"
+	case remotion.KindRenderRejected:
+		a.Code = "render_rejected"
+	case remotion.KindFunctionCrashed:
+		a.Code = "render_function_error"
+	default:
+		a.Code = "upstream_error"
+	}
+	return a
+}
+
+func (h *Handler) logRequest(ctx context.Context, req *events.APIGatewayV2HTTPRequest, status int, renderID string, aerr *apiError, d time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("route", req.RouteKey),
+		slog.Int("status", status),
+		slog.Float64("durationMs", float64(d.Microseconds())/1000),
+		slog.String("requestId", req.RequestContext.RequestID),
+	}
+	if renderID != "" {
+		attrs = append(attrs, slog.String("renderId", renderID))
+	}
+	level := slog.LevelInfo
+	if aerr != nil {
+		attrs = append(attrs, slog.String("errorCode", aerr.Code))
+		if aerr.cause != nil {
+			attrs = append(attrs, slog.String("error", aerr.cause.Error()))
+		}
+		if aerr.Status >= 500 {
+			level = slog.LevelError
+		}
+	}
+	h.log.LogAttrs(ctx, level, "request", attrs...)
+}

@@ -1,0 +1,291 @@
+package api
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"remotion-lambda-iam/lambda/remotion"
+)
+
+// startRequest is the body of POST /renders: Remotion's options under their
+// own names, and the output key where the deployment has an output bucket.
+type startRequest struct {
+	remotion.RenderOptions
+	OutputKey *string `json:"outputKey"`
+}
+
+// decodeStart reads and checks the body of POST /renders. Every failure is an
+// *apiError that names what was wrong.
+func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*remotion.RenderOptions, *apiError) {
+	if ct := header(req.Headers, "content-type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+				Message: fmt.Sprintf("the body must be JSON: send Content-Type: application/json, not %q", ct)}
+		}
+	}
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return nil, &apiError{Status: http.StatusBadRequest, Code: "malformed_body", Message: "the body is marked base64 but is not valid base64"}
+		}
+	}
+	if len(body) > h.cfg.MaxBodyBytes {
+		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			Message: fmt.Sprintf("the body is %d bytes; the limit is %d: send large inputProps in fewer bytes", len(body), h.cfg.MaxBodyBytes)}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "empty_body",
+			Message: `the body is empty: send a JSON object such as {"composition": "MyComp"}`}
+	}
+
+	var sr startRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sr); err != nil {
+		return nil, decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the body has data after its JSON object: send exactly one object"}
+	}
+
+	opts := &sr.RenderOptions
+	if aerr := h.applyServeURL(opts); aerr != nil {
+		return nil, aerr
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, validationError(err)
+	}
+	if aerr := h.applyOutput(opts, sr.OutputKey); aerr != nil {
+		return nil, aerr
+	}
+	return opts, nil
+}
+
+var jsonTypeNames = map[string]string{
+	"string": "a string", "bool": "true or false", "int": "an integer", "float64": "a number",
+	"map[string]string": "an object of strings", "RawMessage": "a JSON object",
+}
+
+// decodeError says which field of the body was wrong, and how.
+func decodeError(err error) *apiError {
+	var (
+		syntax   *json.SyntaxError
+		typ      *json.UnmarshalTypeError
+		validErr *remotion.ValidationError
+	)
+	switch {
+	case errors.As(err, &syntax):
+		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: fmt.Sprintf("the body is not valid JSON (at byte %d): %v", syntax.Offset, syntax)}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the body is not valid JSON: it ends too early"}
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return &apiError{Status: http.StatusBadRequest, Code: "wrong_type", Message: fmt.Sprintf("the body must be a JSON object, not %s", typ.Value)}
+		}
+		// Options are embedded in the request; their path starts with the embedded type's name.
+		field := strings.TrimPrefix(typ.Field, "RenderOptions.")
+		want := jsonTypeNames[typ.Type.Name()]
+		if field == "metadata" || field == "envVariables" {
+			want = "an object whose values are strings"
+		}
+		if want == "" {
+			want = "a " + typ.Type.String()
+		}
+		return &apiError{Status: http.StatusBadRequest, Code: "wrong_type", Field: field,
+			Message: fmt.Sprintf("%s must be %s, not %s", field, want, typ.Value)}
+	case errors.As(err, &validErr):
+		return validationError(validErr)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return &apiError{Status: http.StatusBadRequest, Code: "unknown_field", Field: name,
+			Message: fmt.Sprintf("%q is not an option of this API; see the README for the options it takes", name)}
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the body is not a valid request: " + err.Error()}
+}
+
+func validationError(err error) *apiError {
+	var v *remotion.ValidationError
+	if !errors.As(err, &v) {
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Message: err.Error()}
+	}
+	code := "invalid_value"
+	if v.Field == "composition" && strings.Contains(v.Message, "required") {
+		code = "missing_field"
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: code, Field: v.Field, Message: v.Message}
+}
+
+// applyServeURL fills in the deployment's serve URL, or checks the request's
+// against the allow-list: rendering arbitrary pages on the account's bill is
+// not something a caller may do.
+func (h *Handler) applyServeURL(o *remotion.RenderOptions) *apiError {
+	if o.ServeURL == "" {
+		if h.cfg.DefaultServeURL == "" {
+			return &apiError{Status: http.StatusBadRequest, Code: "missing_field", Field: "serveUrl",
+				Message: "serveUrl is required: this deployment has no default serve URL (context key serveUrl)"}
+		}
+		o.ServeURL = h.cfg.DefaultServeURL
+		return nil
+	}
+	if !h.serveURLs.allows(o.ServeURL) {
+		return &apiError{Status: http.StatusBadRequest, Code: "serve_url_not_allowed", Field: "serveUrl",
+			Message: fmt.Sprintf("serveUrl is not on this deployment's allow-list (%s); leave it out to use the default, or add a pattern with the context key serveUrlAllowList",
+				strings.Join(h.serveURLs.patterns, ", "))}
+	}
+	return nil
+}
+
+// urlPolicy is an allow-list of URL patterns: "*" matches any run of
+// characters within one path segment or host label group, "**" any run
+// across segments.
+type urlPolicy struct {
+	patterns []string
+	res      []*regexp.Regexp
+}
+
+func newURLPolicy(patterns []string) (urlPolicy, error) {
+	p := urlPolicy{patterns: patterns}
+	for _, pat := range patterns {
+		var b strings.Builder
+		b.WriteString("^")
+		for i, part := range strings.Split(pat, "**") {
+			if i > 0 {
+				b.WriteString(`[^?#@\s]*`)
+			}
+			for j, seg := range strings.Split(part, "*") {
+				if j > 0 {
+					b.WriteString(`[^/?#@\s]*`)
+				}
+				b.WriteString(regexp.QuoteMeta(seg))
+			}
+		}
+		b.WriteString("$")
+		re, err := regexp.Compile(b.String())
+		if err != nil {
+			return urlPolicy{}, fmt.Errorf("serve URL pattern %q: %w", pat, err)
+		}
+		p.res = append(p.res, re)
+	}
+	return p, nil
+}
+
+func (p urlPolicy) allows(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.User != nil || u.Host == "" {
+		return false
+	}
+	for _, re := range p.res {
+		if re.MatchString(raw) {
+			return true
+		}
+	}
+	return false
+}
+
+var outputKeyPattern = regexp.MustCompile(`^[A-Za-z0-9!_.*'()/-]+$`)
+
+const maxOutputKeyLength = 512
+
+// applyOutput sends the render to the deployment's output bucket, if it has
+// one. A request chooses the key, never the bucket.
+func (h *Handler) applyOutput(o *remotion.RenderOptions, key *string) *apiError {
+	if h.cfg.OutputBucket == "" {
+		if key != nil {
+			return &apiError{Status: http.StatusBadRequest, Code: "no_output_bucket", Field: "outputKey",
+				Message: "outputKey needs an output bucket, and this deployment has none: leave it out, or deploy with the context key outputBucket"}
+		}
+		return nil
+	}
+	if o.Privacy != "" && o.Privacy != "no-acl" {
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Field: "privacy",
+			Message: fmt.Sprintf(`privacy %q needs ACLs, which the output bucket has disabled: leave privacy out or set it to "no-acl"`, o.Privacy)}
+	}
+	k := "renders/" + newUUID() + "." + o.FileExtension()
+	if key != nil {
+		k = *key
+		if msg := checkOutputKey(k); msg != "" {
+			return &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Field: "outputKey", Message: msg}
+		}
+	}
+	o.OutName = &remotion.OutName{Key: k, BucketName: h.cfg.OutputBucket}
+	o.Privacy = "no-acl"
+	return nil
+}
+
+func checkOutputKey(k string) string {
+	switch {
+	case k == "" || len(k) > maxOutputKeyLength:
+		return fmt.Sprintf("outputKey must be 1 to %d characters", maxOutputKeyLength)
+	case strings.HasPrefix(k, "/") || strings.HasSuffix(k, "/"):
+		return "outputKey cannot start or end with /"
+	case !outputKeyPattern.MatchString(k):
+		return "outputKey may only contain letters, digits and ! _ . * ' ( ) / -"
+	}
+	for _, seg := range strings.Split(k, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "outputKey cannot contain empty, . or .. path segments"
+		}
+	}
+	return ""
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+var (
+	renderIDPattern = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
+	bucketPattern   = regexp.MustCompile(`^` + regexp.QuoteMeta(remotion.BucketPrefix) + `[a-z0-9-]{1,48}$`)
+)
+
+// decodeProgress reads the render ID and its bucket from GET /renders/{renderId}.
+func decodeProgress(req *events.APIGatewayV2HTTPRequest) (renderID, bucket string, aerr *apiError) {
+	renderID = req.PathParameters["renderId"]
+	if !renderIDPattern.MatchString(renderID) {
+		return "", "", &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Field: "renderId",
+			Message: "renderId must be the render ID that POST /renders returned (lowercase letters and digits)"}
+	}
+	bucket = req.QueryStringParameters["bucket"]
+	if bucket == "" {
+		return "", "", &apiError{Status: http.StatusBadRequest, Code: "missing_field", Field: "bucket",
+			Message: "the bucket query parameter is required: use the progressUrl that POST /renders returned"}
+	}
+	if !bucketPattern.MatchString(bucket) {
+		return "", "", &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Field: "bucket",
+			Message: "bucket must be the remotionlambda-* bucket that POST /renders returned"}
+	}
+	return renderID, bucket, nil
+}
+
+// header looks a header up without regard to case; API Gateway lowercases
+// them, other callers may not.
+func header(h map[string]string, name string) string {
+	if v, ok := h[name]; ok {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}

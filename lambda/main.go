@@ -1,0 +1,73 @@
+// Command bootstrap is the trigger function: it starts renders on a deployed
+// Remotion render function and reports their progress, behind API Gateway.
+// Build it for provided.al2023 as:
+//
+//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w" -o bootstrap ./lambda
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/remotion"
+)
+
+// Environment variables the stack sets.
+const (
+	envFunctionName = "REMOTION_FUNCTION_NAME"
+	envRegion       = "REMOTION_REGION"
+	envVersion      = "REMOTION_VERSION"
+	envServeURL     = "REMOTION_SERVE_URL"
+	envAllowList    = "REMOTION_SERVE_URL_ALLOW_LIST"
+	envOutputBucket = "OUTPUT_BUCKET"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	h, err := newHandler(context.Background(), log)
+	if err != nil {
+		// A function that cannot start still answers every request, with
+		// the reason, rather than crash-looping behind a bare 502.
+		log.Error("configuration", slog.String("error", err.Error()))
+		lambda.Start(api.Misconfigured(err))
+		return
+	}
+	lambda.Start(h.Handle)
+}
+
+// newHandler builds the API from the environment, once per cold start.
+func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
+	fn := os.Getenv(envFunctionName)
+	if fn == "" {
+		return nil, fmt.Errorf("%s is not set: name the Remotion render function", envFunctionName)
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	client, err := remotion.New(awsCfg, remotion.Config{
+		FunctionName: fn,
+		Region:       os.Getenv(envRegion),
+		Version:      os.Getenv(envVersion),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: set %s", err, envVersion)
+	}
+	cfg := api.Config{
+		DefaultServeURL: os.Getenv(envServeURL),
+		OutputBucket:    os.Getenv(envOutputBucket),
+	}
+	if list := os.Getenv(envAllowList); list != "" {
+		for _, p := range strings.Split(list, ",") {
+			cfg.ServeURLAllowList = append(cfg.ServeURLAllowList, strings.TrimSpace(p))
+		}
+	}
+	return api.New(client, cfg, log)
+}

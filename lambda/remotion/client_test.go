@@ -1,0 +1,297 @@
+package remotion_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"remotion-lambda-iam/lambda/internal/standin"
+	"remotion-lambda-iam/lambda/remotion"
+)
+
+const (
+	functionName = "remotion-render-4-0-527-mem2048mb-disk2048mb-120sec"
+	serveURL     = "https://remotionlambda-useast1-abcdefghij.s3.us-east-1.amazonaws.com/sites/my-site/index.html"
+	bucket       = "remotionlambda-useast1-abcdefghij"
+)
+
+func vector(t testing.TB, name string) json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "4.0.527", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// newClient starts a stand-in answering with respond and a client that talks to it.
+func newClient(t *testing.T, respond func(standin.Invocation) standin.Reply) (*remotion.Client, *standin.Server) {
+	t.Helper()
+	srv := standin.Start(respond)
+	t.Cleanup(srv.Close)
+	c, err := remotion.New(srv.AWSConfig(), remotion.Config{FunctionName: functionName, Region: standin.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, srv
+}
+
+func always(r standin.Reply) func(standin.Invocation) standin.Reply {
+	return func(standin.Invocation) standin.Reply { return r }
+}
+
+var started = standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": "abcdef1234"}}
+
+func options() *remotion.RenderOptions {
+	return &remotion.RenderOptions{Composition: "MyComp", ServeURL: serveURL, InputProps: json.RawMessage(`{"title":"Hello","n":1}`)}
+}
+
+func TestStartRenderInvokesTheFunctionAndReturnsTheRender(t *testing.T) {
+	c, srv := newClient(t, always(started))
+
+	res, err := c.StartRender(context.Background(), options())
+
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RenderID != "abcdef1234" || res.BucketName != bucket {
+		t.Errorf("got %+v", res)
+	}
+	inv := srv.Invocations()
+	if len(inv) != 1 || inv[0].FunctionName != functionName {
+		t.Fatalf("invocations = %+v, want one of %s", inv, functionName)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(inv[0].Payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p["type"] != "start" || p["version"] != "4.0.527" || p["composition"] != "MyComp" {
+		t.Errorf("payload = %v", p)
+	}
+}
+
+func TestStartRenderRefusesInvalidOptionsWithoutCallingTheFunction(t *testing.T) {
+	c, srv := newClient(t, always(started))
+	o := options()
+	crf := 70
+	o.Crf = &crf
+
+	_, err := c.StartRender(context.Background(), o)
+
+	var verr *remotion.ValidationError
+	if !errors.As(err, &verr) || verr.Field != "crf" {
+		t.Fatalf("err = %v, want a validation error on crf", err)
+	}
+	if n := len(srv.Invocations()); n != 0 {
+		t.Errorf("%d invocations, want none", n)
+	}
+}
+
+func TestRenderProgressReadsEachStage(t *testing.T) {
+	tests := []struct {
+		vector   string
+		state    remotion.State
+		progress float64
+		output   string
+		errors   int
+	}{
+		{"progress-justStarted.json", remotion.StateRendering, 0, "", 0},
+		{"progress-inProgress.json", remotion.StateRendering, 0.625, "", 0},
+		{"progress-done.json", remotion.StateDone, 1, "https://s3.us-east-1.amazonaws.com/remotionlambda-useast1-abcdefghij/renders/abcdef1234/out.mp4", 0},
+		{"progress-fatal.json", remotion.StateFailed, 0, "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.vector, func(t *testing.T) {
+			c, srv := newClient(t, always(standin.Reply{Body: vector(t, tt.vector)}))
+
+			p, err := c.RenderProgress(context.Background(), bucket, "abcdef1234")
+
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.State() != tt.state || p.OverallProgress != tt.progress || len(p.Errors) != tt.errors {
+				t.Errorf("state %s, progress %v, %d errors; want %s, %v, %d", p.State(), p.OverallProgress, len(p.Errors), tt.state, tt.progress, tt.errors)
+			}
+			if got := derefOr(p.OutputFile, ""); got != tt.output {
+				t.Errorf("outputFile = %q, want %q", got, tt.output)
+			}
+			var payload map[string]any
+			json.Unmarshal(srv.Invocations()[0].Payload, &payload)
+			if payload["type"] != "status" || payload["renderId"] != "abcdef1234" || payload["bucketName"] != bucket {
+				t.Errorf("status payload = %v", payload)
+			}
+		})
+	}
+}
+
+func derefOr(s *string, fallback string) string {
+	if s == nil {
+		return fallback
+	}
+	return *s
+}
+
+func TestUpstreamFailuresAreClassified(t *testing.T) {
+	versionMismatch := "Version mismatch: When calling renderMediaOnLambda(), you called the function " + functionName +
+		" which has the version 4.0.526 but the @remotion/lambda package you used to invoke the function has version 4.0.527."
+	tests := []struct {
+		name     string
+		reply    standin.Reply
+		kind     remotion.Kind
+		mentions string
+	}{
+		{"error reply", standin.Reply{Body: map[string]string{"type": "error", "message": "Something broke", "stack": "Error: Something broke\n    at secret.js:1"}},
+			remotion.KindRenderRejected, "Something broke"},
+		{"version mismatch reply", standin.Reply{Body: map[string]string{"type": "error", "message": versionMismatch, "stack": "x"}},
+			remotion.KindVersionMismatch, "remotionVersion"},
+		{"version mismatch crash", standin.Reply{FunctionError: "Unhandled", Body: map[string]any{"errorType": "Error", "errorMessage": versionMismatch, "trace": []string{"at a"}}},
+			remotion.KindVersionMismatch, "4.0.527"},
+		{"unhandled crash", standin.Reply{FunctionError: "Unhandled", Body: map[string]any{"errorType": "TypeError", "errorMessage": "x is undefined\n    at y", "trace": []string{"at a"}}},
+			remotion.KindFunctionCrashed, "x is undefined"},
+		{"function not found", standin.Reply{ErrorType: "ResourceNotFoundException", Status: http.StatusNotFound, Body: map[string]string{"Type": "User", "Message": "Function not found"}},
+			remotion.KindFunctionNotFound, "npx remotion lambda functions deploy"},
+		{"access denied", standin.Reply{ErrorType: "AccessDeniedException", Status: http.StatusForbidden, Body: map[string]string{"Message": "not authorized to perform lambda:InvokeFunction"}},
+			remotion.KindAccessDenied, "remotion-executionrole-policy"},
+		{"throttled", standin.Reply{ErrorType: "TooManyRequestsException", Status: http.StatusTooManyRequests, Body: map[string]string{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}},
+			remotion.KindThrottled, "throttling"},
+		{"not JSON", standin.Reply{Body: json.RawMessage(`"just a string"`)}, remotion.KindUpstream, "not what this client understands"},
+		{"unknown type", standin.Reply{Body: map[string]string{"type": "maybe"}}, remotion.KindUpstream, "unknown type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newClient(t, always(tt.reply))
+
+			_, err := c.StartRender(context.Background(), options())
+
+			var rerr *remotion.Error
+			if !errors.As(err, &rerr) {
+				t.Fatalf("err = %v, want a *remotion.Error", err)
+			}
+			if rerr.Kind != tt.kind {
+				t.Errorf("kind = %v, want %v (%v)", rerr.Kind, tt.kind, err)
+			}
+			if !strings.Contains(rerr.Message, tt.mentions) {
+				t.Errorf("message %q does not mention %q", rerr.Message, tt.mentions)
+			}
+			if strings.Contains(rerr.Message, "    at ") {
+				t.Errorf("message leaks a stack trace: %q", rerr.Message)
+			}
+		})
+	}
+}
+
+func TestThrottlingIsRetriedBeforeItIsReported(t *testing.T) {
+	calls := 0
+	c, _ := newClient(t, func(standin.Invocation) standin.Reply {
+		calls++
+		if calls < 3 {
+			return standin.Reply{ErrorType: "TooManyRequestsException", Status: http.StatusTooManyRequests, Body: map[string]string{}}
+		}
+		return started
+	})
+
+	if _, err := c.StartRender(context.Background(), options()); err != nil {
+		t.Fatalf("err = %v, want success on the third attempt", err)
+	}
+	if calls != 3 {
+		t.Errorf("%d calls, want 3", calls)
+	}
+}
+
+func TestSlowFunctionHitsTheDeadline(t *testing.T) {
+	c, _ := newClient(t, always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+
+	_, err := c.StartRender(ctx, options())
+
+	var rerr *remotion.Error
+	if !errors.As(err, &rerr) || rerr.Kind != remotion.KindTimeout {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+}
+
+func TestLargePropsGoThroughTheRegionsRemotionBucket(t *testing.T) {
+	c, srv := newClient(t, always(started))
+	srv.AddBucket(bucket, standin.Region)
+	srv.AddBucket("remotionlambda-euwest1-zzzzzzzzzz", "eu-west-1")
+	srv.AddBucket("someone-elses-bucket", standin.Region)
+	o := options()
+	big := `{"text":"` + strings.Repeat("x", remotion.MaxInlinePayloadSize) + `"}`
+	o.InputProps = json.RawMessage(big)
+
+	if _, err := c.StartRender(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+
+	var p struct {
+		BucketName *string `json:"bucketName"`
+		InputProps struct {
+			Type, Hash, BucketName string
+		} `json:"inputProps"`
+	}
+	if err := json.Unmarshal(srv.Invocations()[0].Payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.InputProps.Type != "bucket-url" || p.InputProps.BucketName != bucket || len(p.InputProps.Hash) != 10 {
+		t.Fatalf("inputProps = %+v, want a bucket-url in %s", p.InputProps, bucket)
+	}
+	if p.BucketName == nil || *p.BucketName != bucket {
+		t.Errorf("top-level bucketName = %v, want %s", p.BucketName, bucket)
+	}
+	stored, ok := srv.Object(bucket, remotion.InputPropsKey(p.InputProps.Hash))
+	if !ok {
+		t.Fatalf("nothing at %s; objects: %v", remotion.InputPropsKey(p.InputProps.Hash), srv.Objects())
+	}
+	if string(stored) != big {
+		t.Errorf("stored props differ from the request's (%d bytes, want %d)", len(stored), len(big))
+	}
+}
+
+func TestLargePropsNeedExactlyOneRemotionBucket(t *testing.T) {
+	tests := []struct {
+		name     string
+		buckets  []string
+		mentions string
+	}{
+		{"none", nil, "there is none"},
+		{"two", []string{bucket, "remotionlambda-useast1-bbbbbbbbbb"}, "exactly one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, srv := newClient(t, always(started))
+			for _, b := range tt.buckets {
+				srv.AddBucket(b, standin.Region)
+			}
+			o := options()
+			o.InputProps = json.RawMessage(`{"text":"` + strings.Repeat("x", remotion.MaxInlinePayloadSize) + `"}`)
+
+			_, err := c.StartRender(context.Background(), o)
+
+			if err == nil || !strings.Contains(err.Error(), tt.mentions) {
+				t.Fatalf("err = %v, want one that mentions %q", err, tt.mentions)
+			}
+			if n := len(srv.Invocations()); n != 0 {
+				t.Errorf("%d invocations, want none", n)
+			}
+		})
+	}
+}
+
+func TestNewNeedsAVersionFromConfigOrName(t *testing.T) {
+	srv := standin.Start(always(started))
+	defer srv.Close()
+	if _, err := remotion.New(srv.AWSConfig(), remotion.Config{FunctionName: "remotion-render-custom"}); err == nil {
+		t.Error("New accepted a function name without a version and no version")
+	}
+	c, err := remotion.New(srv.AWSConfig(), remotion.Config{FunctionName: "remotion-render-custom", Version: "4.0.500"})
+	if err != nil || c.Version() != "4.0.500" {
+		t.Errorf("New = %v, %v; want version 4.0.500", c, err)
+	}
+}
