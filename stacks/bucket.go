@@ -1,0 +1,92 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/jsii-runtime-go"
+
+	"remotion-lambda-iam/policies"
+)
+
+// OutputBucketMode says where renders land.
+type OutputBucketMode int
+
+const (
+	// NoOutputBucket leaves renders in Remotion's remotionlambda-* bucket.
+	NoOutputBucket OutputBucketMode = iota
+	// CreateOutputBucket has the stack create a private bucket for renders.
+	CreateOutputBucket
+	// ImportOutputBucket sends renders to an existing bucket, by name.
+	ImportOutputBucket
+)
+
+// OutputBucketConfig configures the optional output bucket.
+type OutputBucketConfig struct {
+	Mode OutputBucketMode
+	// Name of the existing bucket, with ImportOutputBucket.
+	Name string
+	// RenderRoleName is the role Remotion's render function runs as; it is
+	// the one that writes the file, so the created bucket lets it in.
+	RenderRoleName string
+	// DestroyOnRemoval deletes a created bucket, and the renders in it, with
+	// the stack. By default the bucket is kept.
+	DestroyOnRemoval bool
+}
+
+// newOutputBucket creates or imports the output bucket and gives the
+// execution role the seed's inline s3:PutObject statement on it. It returns
+// nil when no output bucket is configured.
+func newOutputBucket(stack awscdk.Stack, cfg OutputBucketConfig, role awsiam.IRole) awss3.IBucket {
+	var bucket awss3.IBucket
+	switch cfg.Mode {
+	case NoOutputBucket:
+		return nil
+	case ImportOutputBucket:
+		bucket = awss3.Bucket_FromBucketName(stack, jsii.String("OutputBucket"), jsii.String(cfg.Name))
+		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("remotion:importedOutputBucket"), jsii.String(
+			"The output bucket "+cfg.Name+" is not managed by this stack. Renders land there only if its bucket policy "+
+				"lets the role "+cfg.RenderRoleName+" s3:PutObject and s3:GetObject on its objects and s3:ListBucket on it: "+
+				"see \"Render into your own bucket\" in the README for the statement to add."), nil)
+	case CreateOutputBucket:
+		removal, autoDelete := awscdk.RemovalPolicy_RETAIN, false
+		if cfg.DestroyOnRemoval {
+			removal, autoDelete = awscdk.RemovalPolicy_DESTROY, true
+		}
+		created := awss3.NewBucket(stack, jsii.String("OutputBucket"), &awss3.BucketProps{
+			BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+			ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+			Encryption:        awss3.BucketEncryption_S3_MANAGED,
+			EnforceSSL:        jsii.Bool(true),
+			RemovalPolicy:     removal,
+			AutoDeleteObjects: jsii.Bool(autoDelete),
+		})
+		// Remotion's render function writes the file under its own role and
+		// then reads it back, so that role, and only it, is let in.
+		renderRole := awsiam.NewArnPrincipal(stack.FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("iam"),
+			Region:       jsii.String(""),
+			Resource:     jsii.String("role"),
+			ResourceName: jsii.String(cfg.RenderRoleName),
+		}))
+		created.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("RemotionRenderRoleWritesRenders"),
+			Principals: &[]awsiam.IPrincipal{renderRole},
+			Actions:    jsii.Strings("s3:PutObject", "s3:GetObject"),
+			Resources:  jsii.Strings(*created.ArnForObjects(jsii.String("*"))),
+		}))
+		created.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("RemotionRenderRoleListsRenders"),
+			Principals: &[]awsiam.IPrincipal{renderRole},
+			Actions:    jsii.Strings("s3:ListBucket"),
+			Resources:  jsii.Strings(*created.BucketArn()),
+		}))
+		bucket = created
+	}
+	awsiam.NewPolicy(stack, jsii.String("OutputBucketPolicy"), &awsiam.PolicyProps{
+		Roles:      &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{policies.OutputBucketStatement(*bucket.BucketArn())},
+	})
+	output(stack, "OutputBucketName", bucket.BucketName(), "Bucket the renders are written to", "")
+	return bucket
+}
