@@ -509,3 +509,115 @@ func TestCompileErrorFailsSynthWithTheCompilersMessage(t *testing.T) {
 		t.Errorf("synthesis failed without the compiler's message: %s", msg)
 	}
 }
+
+func TestNoOutputBucketByDefault(t *testing.T) {
+	s := defaultStack(t)
+	for _, typ := range []string{"AWS::S3::Bucket", "AWS::S3::BucketPolicy"} {
+		if n := len(s.resources(typ)); n != 0 {
+			t.Errorf("%d resources of type %s, want none", n, typ)
+		}
+	}
+	_, fn := s.only(t, "AWS::Lambda::Function")
+	if _, ok := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)["OUTPUT_BUCKET"]; ok {
+		t.Error("the function is told of an output bucket")
+	}
+}
+
+// outputBucketPolicy returns the inline policy the output bucket adds to the
+// execution role: the policy other than the one for logs.
+func outputBucketPolicy(t *testing.T, s *synthesized) map[string]any {
+	t.Helper()
+	for id, p := range s.resources("AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "OutputBucketPolicy") {
+			return props(p)
+		}
+	}
+	t.Fatal("no inline output bucket policy")
+	return nil
+}
+
+func TestCreatedOutputBucketIsPrivateAndOnlyTheRenderRoleWritesIt(t *testing.T) {
+	s := synth(t, "created bucket", map[string]any{keyOutputBucket: "create"})
+	bucketID, bucket := s.only(t, "AWS::S3::Bucket")
+	roleID, _ := s.only(t, "AWS::IAM::Role")
+	_, bucketPolicy := s.only(t, "AWS::S3::BucketPolicy")
+
+	assertEqual(t, "PublicAccessBlockConfiguration", props(bucket)["PublicAccessBlockConfiguration"], map[string]any{
+		"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+	})
+	assertEqual(t, "OwnershipControls", props(bucket)["OwnershipControls"], map[string]any{
+		"Rules": []any{map[string]any{"ObjectOwnership": "BucketOwnerEnforced"}},
+	})
+	assertEqual(t, "BucketEncryption", props(bucket)["BucketEncryption"], map[string]any{
+		"ServerSideEncryptionConfiguration": []any{map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}}},
+	})
+	if bucket["DeletionPolicy"] != "Retain" || bucket["UpdateReplacePolicy"] != "Retain" {
+		t.Errorf("deletion policy %v / %v, want the renders kept", bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"])
+	}
+
+	renderRole := map[string]any{"AWS": joined("arn:", ref("AWS::Partition"), ":iam::", ref("AWS::AccountId"), ":role/remotion-lambda-role")}
+	objects := joined(arnOf(bucketID), "/*")
+	assertEqual(t, "bucket policy", props(bucketPolicy)["PolicyDocument"].(map[string]any)["Statement"], []any{
+		map[string]any{
+			"Action":    "s3:*",
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			"Effect":    "Deny",
+			"Principal": map[string]any{"AWS": "*"},
+			"Resource":  []any{arnOf(bucketID), objects},
+		},
+		map[string]any{"Action": []any{"s3:GetObject", "s3:PutObject"}, "Effect": "Allow", "Principal": renderRole, "Resource": objects, "Sid": "RemotionRenderRoleWritesRenders"},
+		map[string]any{"Action": "s3:ListBucket", "Effect": "Allow", "Principal": renderRole, "Resource": arnOf(bucketID), "Sid": "RemotionRenderRoleListsRenders"},
+	})
+
+	inline := outputBucketPolicy(t, s)
+	assertEqual(t, "inline policy roles", inline["Roles"], []any{ref(roleID)})
+	assertEqual(t, "inline statement", inline["PolicyDocument"].(map[string]any)["Statement"], []any{map[string]any{
+		"Action":   "s3:PutObject",
+		"Effect":   "Allow",
+		"Resource": []any{arnOf(bucketID), objects},
+	}})
+
+	_, fn := s.only(t, "AWS::Lambda::Function")
+	assertEqual(t, "OUTPUT_BUCKET", props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)["OUTPUT_BUCKET"], ref(bucketID))
+	assertEqual(t, "OutputBucketName", s.template["Outputs"].(map[string]any)["OutputBucketName"].(map[string]any)["Value"], ref(bucketID))
+}
+
+func TestCreatedOutputBucketCanBeDestroyedWithTheStack(t *testing.T) {
+	s := synth(t, "destroyed bucket", map[string]any{keyOutputBucket: "create", keyOutputBucketRemoval: "destroy"})
+	_, bucket := s.only(t, "AWS::S3::Bucket")
+
+	if bucket["DeletionPolicy"] != "Delete" {
+		t.Errorf("DeletionPolicy = %v, want Delete", bucket["DeletionPolicy"])
+	}
+	if n := len(s.resources("Custom::S3AutoDeleteObjects")); n != 1 {
+		t.Errorf("%d auto-delete custom resources, want 1 to empty the bucket", n)
+	}
+}
+
+func TestImportedOutputBucketIsNamedNotCreated(t *testing.T) {
+	s := synth(t, "imported bucket", map[string]any{keyOutputBucket: "my-renders", keyRenderRoleName: "my-render-role"})
+	for _, typ := range []string{"AWS::S3::Bucket", "AWS::S3::BucketPolicy"} {
+		if n := len(s.resources(typ)); n != 0 {
+			t.Errorf("%d resources of type %s, want none", n, typ)
+		}
+	}
+	bucketArn := joined("arn:", ref("AWS::Partition"), ":s3:::my-renders")
+	assertEqual(t, "inline statement", outputBucketPolicy(t, s)["PolicyDocument"].(map[string]any)["Statement"], []any{map[string]any{
+		"Action":   "s3:PutObject",
+		"Effect":   "Allow",
+		"Resource": []any{bucketArn, joined("arn:", ref("AWS::Partition"), ":s3:::my-renders/*")},
+	}})
+	_, fn := s.only(t, "AWS::Lambda::Function")
+	if got := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)["OUTPUT_BUCKET"]; got != "my-renders" {
+		t.Errorf("OUTPUT_BUCKET = %v", got)
+	}
+
+	var warnings []*cxapi.SynthesisMessage
+	noPanic(t, func() {
+		found := assertions.Annotations_FromStack(s.stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("my-renders.*my-render-role")))
+		warnings = *found
+	})
+	if len(warnings) != 1 {
+		t.Errorf("%d warnings about the imported bucket's policy, want 1", len(warnings))
+	}
+}
