@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/remotion"
@@ -34,6 +35,14 @@ const (
 	keyOutputBucket         = "outputBucket"
 	keyOutputBucketRemoval  = "outputBucketRemovalPolicy"
 	keyRenderRoleName       = "renderRoleName"
+	keyAPIAuthorization     = "apiAuthorization"
+	keyJWTIssuer            = "jwtIssuer"
+	keyJWTAudience          = "jwtAudience"
+	keyThrottleRateLimit    = "throttleRateLimit"
+	keyThrottleBurstLimit   = "throttleBurstLimit"
+	keyMaxRequestBodyBytes  = "maxRequestBodyBytes"
+	keyReservedConcurrency  = "reservedConcurrency"
+	keyNag                  = "nag"
 	functionDir             = "lambda"
 	createOutputBucketValue = "create"
 )
@@ -50,6 +59,14 @@ var defaults = map[string]any{
 	keyOutputBucket:        "",
 	keyOutputBucketRemoval: "retain",
 	keyRenderRoleName:      "remotion-lambda-role",
+	keyAPIAuthorization:    string(stacks.AuthIAM),
+	keyJWTIssuer:           "",
+	keyJWTAudience:         []string{},
+	keyThrottleRateLimit:   10,
+	keyThrottleBurstLimit:  20,
+	keyMaxRequestBodyBytes: api.DefaultMaxBodyBytes,
+	keyReservedConcurrency: 0,
+	keyNag:                 false,
 }
 
 func main() {
@@ -73,11 +90,23 @@ func newStack(app awscdk.App) (awscdk.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	access, err := ctx.accessConfig()
+	if err != nil {
+		return nil, err
+	}
+	nag, err := ctx.bool(keyNag)
+	if err != nil {
+		return nil, err
+	}
+	if nag {
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	}
 	return stacks.NewRemotionRenderStack(app, name, &stacks.RemotionRenderStackProps{
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("Renders Remotion videos from AWS compute with IAM roles instead of long-term keys"),
 		},
 		Render:      render,
+		Access:      access,
 		FunctionDir: functionDir,
 	}), nil
 }
@@ -123,6 +152,30 @@ func (c contextReader) match(key string, pattern *regexp.Regexp, what string) (s
 		return "", fmt.Errorf("context key %s: %q is not %s", key, v, what)
 	}
 	return v, nil
+}
+
+func (c contextReader) bool(key string) (bool, error) {
+	switch v := c.raw(key).(type) {
+	case bool:
+		return v, nil
+	case string:
+		if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
+			return b, nil
+		}
+	}
+	return false, fmt.Errorf("context key %s: want true or false, got %v", key, c.raw(key))
+}
+
+// intIn reads a whole number between min and max.
+func (c contextReader) intIn(key string, min, max int, what string) (int, error) {
+	n, err := c.int(key)
+	if err != nil {
+		return 0, err
+	}
+	if n < min || n > max {
+		return 0, fmt.Errorf("context key %s: %d is out of range: %s, from %d to %d", key, n, what, min, max)
+	}
+	return n, nil
 }
 
 func (c contextReader) int(key string) (int, error) {
@@ -220,6 +273,51 @@ func (c contextReader) renderConfig() (stacks.RenderConfig, error) {
 	}
 	cfg.OutputBucket, err = c.outputBucket()
 	return cfg, err
+}
+
+// Lambda refuses synchronous invocation payloads over 6 MB.
+const maxInvokePayloadBytes = 6 << 20
+
+func (c contextReader) accessConfig() (stacks.AccessConfig, error) {
+	var cfg stacks.AccessConfig
+	auth, err := c.string(keyAPIAuthorization)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Auth = stacks.AuthMode(auth)
+	switch cfg.Auth {
+	case stacks.AuthIAM, stacks.AuthNone:
+	case stacks.AuthJWT:
+		if cfg.JWTIssuer, err = c.string(keyJWTIssuer); err != nil {
+			return cfg, err
+		}
+		if u, perr := url.Parse(cfg.JWTIssuer); perr != nil || u.Scheme != "https" || u.Host == "" {
+			return cfg, fmt.Errorf("context key %s: %q is not an https issuer URL; with apiAuthorization=jwt give the OIDC issuer, e.g. https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf", keyJWTIssuer, cfg.JWTIssuer)
+		}
+		if cfg.JWTAudience, err = c.list(keyJWTAudience); err != nil {
+			return cfg, err
+		}
+		if len(cfg.JWTAudience) == 0 {
+			return cfg, fmt.Errorf("context key %s: empty; with apiAuthorization=jwt give the audiences (client IDs) a token must carry", keyJWTAudience)
+		}
+	default:
+		return cfg, fmt.Errorf("context key %s: %q is none of iam (SigV4, the default), jwt (an OIDC issuer) or none", keyAPIAuthorization, auth)
+	}
+	rate, err := c.intIn(keyThrottleRateLimit, 1, 10000, "requests per second the API accepts steadily")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.ThrottleRateLimit = float64(rate)
+	if cfg.ThrottleBurstLimit, err = c.intIn(keyThrottleBurstLimit, 1, 5000, "requests the API accepts at once"); err != nil {
+		return cfg, err
+	}
+	if cfg.MaxRequestBodyBytes, err = c.intIn(keyMaxRequestBodyBytes, 1024, maxInvokePayloadBytes, "bytes of request body (Lambda caps payloads at 6 MB)"); err != nil {
+		return cfg, err
+	}
+	if cfg.ReservedConcurrency, err = c.intIn(keyReservedConcurrency, 0, 1000, "0 for none, or the concurrent executions to reserve"); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
 }
 
 func (c contextReader) version(functionName string) (string, error) {

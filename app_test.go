@@ -115,6 +115,21 @@ func (s *synthesized) resources(typ string) map[string]map[string]any {
 	return out
 }
 
+// byID returns the one resource of a type whose logical ID starts with prefix.
+func (s *synthesized) byID(t *testing.T, typ, prefix string) (string, map[string]any) {
+	t.Helper()
+	var found []string
+	for id := range s.resources(typ) {
+		if strings.HasPrefix(id, prefix) {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("resources of type %s named %s*: %v, want exactly 1", typ, prefix, found)
+	}
+	return found[0], s.resources(typ)[found[0]]
+}
+
 // only returns the one resource of a type, failing unless there is exactly one.
 func (s *synthesized) only(t *testing.T, typ string) (string, map[string]any) {
 	t.Helper()
@@ -161,7 +176,7 @@ func TestDefaultStackHasExactlyTheseResources(t *testing.T) {
 		"AWS::IAM::ManagedPolicy":        1,
 		"AWS::IAM::Role":                 1,
 		"AWS::IAM::Policy":               1, // the role's log writing
-		"AWS::Logs::LogGroup":            1,
+		"AWS::Logs::LogGroup":            2, // the function\'s logs, the API\'s access logs
 		"AWS::Lambda::Function":          1,
 		"AWS::Lambda::Permission":        2, // one per route
 		"AWS::ApiGatewayV2::Api":         1,
@@ -220,7 +235,7 @@ func TestExecutionRoleIsTrustedByLambdaOnlyAndHasThePolicy(t *testing.T) {
 func TestRoleWritesLogsToItsOwnLogGroupOnly(t *testing.T) {
 	s := defaultStack(t)
 	roleID, _ := s.only(t, "AWS::IAM::Role")
-	logsID, logs := s.only(t, "AWS::Logs::LogGroup")
+	logsID, logs := s.byID(t, "AWS::Logs::LogGroup", "TriggerFunctionLogs")
 	_, policy := s.only(t, "AWS::IAM::Policy")
 
 	assertEqual(t, "log policy roles", props(policy)["Roles"], []any{ref(roleID)})
@@ -237,7 +252,7 @@ func TestRoleWritesLogsToItsOwnLogGroupOnly(t *testing.T) {
 func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 	s := defaultStack(t)
 	roleID, _ := s.only(t, "AWS::IAM::Role")
-	logsID, _ := s.only(t, "AWS::Logs::LogGroup")
+	logsID, _ := s.byID(t, "AWS::Logs::LogGroup", "TriggerFunctionLogs")
 	_, fn := s.only(t, "AWS::Lambda::Function")
 	p := props(fn)
 
@@ -261,7 +276,11 @@ func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 		"REMOTION_VERSION":              "4.0.527",
 		"REMOTION_SERVE_URL":            "",
 		"REMOTION_SERVE_URL_ALLOW_LIST": "https://remotionlambda-*.s3.*.amazonaws.com/sites/**",
+		"MAX_REQUEST_BODY_BYTES":        "1048576",
 	}})
+	if _, ok := p["ReservedConcurrentExecutions"]; ok {
+		t.Error("concurrency is reserved by default; new accounts cannot reserve any")
+	}
 }
 
 func TestHTTPAPIRoutesBothPathsToTheFunctionWithIAMAuth(t *testing.T) {
@@ -322,13 +341,17 @@ func TestOutputsAreDescribedAndThePolicyIsExported(t *testing.T) {
 
 func TestContextOverridesTakeEffect(t *testing.T) {
 	s := synth(t, "overrides", map[string]any{
-		keyStackName:         "RendersProd",
-		keyFunctionName:      "remotion-render-4-0-600-mem3008mb-disk4096mb-240sec",
-		keyRegion:            "eu-west-1",
-		keyServeURL:          "https://remotionlambda-euwest1-abc.s3.eu-west-1.amazonaws.com/sites/prod/index.html",
-		keyServeURLAllowList: "https://remotionlambda-*.s3.*.amazonaws.com/sites/prod/**, https://renders.example.com/**",
-		keyPolicyName:        "remotion-executionrole-policy-prod",
-		keyLogRetentionDays:  "7", // -c passes strings
+		keyStackName:           "RendersProd",
+		keyFunctionName:        "remotion-render-4-0-600-mem3008mb-disk4096mb-240sec",
+		keyRegion:              "eu-west-1",
+		keyServeURL:            "https://remotionlambda-euwest1-abc.s3.eu-west-1.amazonaws.com/sites/prod/index.html",
+		keyServeURLAllowList:   "https://remotionlambda-*.s3.*.amazonaws.com/sites/prod/**, https://renders.example.com/**",
+		keyPolicyName:          "remotion-executionrole-policy-prod",
+		keyLogRetentionDays:    "7", // -c passes strings
+		keyMaxRequestBodyBytes: "2097152",
+		keyReservedConcurrency: "5",
+		keyThrottleRateLimit:   "50",
+		keyThrottleBurstLimit:  "100",
 	})
 	_, fn := s.only(t, "AWS::Lambda::Function")
 	assertEqual(t, "Environment", props(fn)["Environment"], map[string]any{"Variables": map[string]any{
@@ -337,14 +360,21 @@ func TestContextOverridesTakeEffect(t *testing.T) {
 		"REMOTION_VERSION":              "4.0.600",
 		"REMOTION_SERVE_URL":            "https://remotionlambda-euwest1-abc.s3.eu-west-1.amazonaws.com/sites/prod/index.html",
 		"REMOTION_SERVE_URL_ALLOW_LIST": "https://remotionlambda-*.s3.*.amazonaws.com/sites/prod/**,https://renders.example.com/**",
+		"MAX_REQUEST_BODY_BYTES":        "2097152",
 	}})
+	if got := props(fn)["ReservedConcurrentExecutions"]; got != 5.0 {
+		t.Errorf("ReservedConcurrentExecutions = %v, want 5", got)
+	}
+	_, stage := s.only(t, "AWS::ApiGatewayV2::Stage")
+	assertEqual(t, "throttling", props(stage)["DefaultRouteSettings"], map[string]any{"ThrottlingRateLimit": 50.0, "ThrottlingBurstLimit": 100.0})
 	_, policy := s.only(t, "AWS::IAM::ManagedPolicy")
 	if name := props(policy)["ManagedPolicyName"]; name != "remotion-executionrole-policy-prod" {
 		t.Errorf("ManagedPolicyName = %v", name)
 	}
-	_, logs := s.only(t, "AWS::Logs::LogGroup")
-	if days := props(logs)["RetentionInDays"]; days != 7.0 {
-		t.Errorf("RetentionInDays = %v, want 7", days)
+	for id, logs := range s.resources("AWS::Logs::LogGroup") {
+		if days := props(logs)["RetentionInDays"]; days != 7.0 {
+			t.Errorf("%s RetentionInDays = %v, want 7", id, days)
+		}
 	}
 	if name := *s.stack.StackName(); name != "RendersProd" {
 		t.Errorf("stack name = %s", name)
@@ -396,6 +426,14 @@ func TestBadConfigurationFailsNamingTheKey(t *testing.T) {
 		{keyOutputBucket, "remotionlambda-useast1-abcdefghij", "Remotion's own"},
 		{keyOutputBucketRemoval, "delete", "retain"},
 		{keyRenderRoleName, "remotion lambda role", "IAM role name"},
+		{keyAPIAuthorization, "oauth", "iam (SigV4"},
+		{keyThrottleRateLimit, 0, "out of range"},
+		{keyThrottleRateLimit, "fast", "whole number"},
+		{keyThrottleBurstLimit, 100000, "out of range"},
+		{keyMaxRequestBodyBytes, 100, "out of range"},
+		{keyMaxRequestBodyBytes, 7 << 20, "6 MB"},
+		{keyReservedConcurrency, -1, "out of range"},
+		{keyNag, "maybe", "true or false"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s=%v", tt.key, tt.value), func(t *testing.T) {
@@ -619,5 +657,83 @@ func TestImportedOutputBucketIsNamedNotCreated(t *testing.T) {
 	})
 	if len(warnings) != 1 {
 		t.Errorf("%d warnings about the imported bucket's policy, want 1", len(warnings))
+	}
+}
+
+func TestAPIStageThrottlesAndWritesJSONAccessLogs(t *testing.T) {
+	s := defaultStack(t)
+	apiID, _ := s.only(t, "AWS::ApiGatewayV2::Api")
+	logsID, logs := s.byID(t, "AWS::Logs::LogGroup", "HttpApiAccessLogs")
+	_, stage := s.only(t, "AWS::ApiGatewayV2::Stage")
+	p := props(stage)
+
+	assertEqual(t, "stage", map[string]any{"ApiId": p["ApiId"], "StageName": p["StageName"], "AutoDeploy": p["AutoDeploy"]},
+		map[string]any{"ApiId": ref(apiID), "StageName": "$default", "AutoDeploy": true})
+	assertEqual(t, "throttling", p["DefaultRouteSettings"], map[string]any{"ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 20.0})
+	settings := p["AccessLogSettings"].(map[string]any)
+	assertEqual(t, "access log destination", settings["DestinationArn"], arnOf(logsID))
+	var format map[string]string
+	if err := json.Unmarshal([]byte(settings["Format"].(string)), &format); err != nil {
+		t.Fatalf("access log format is not JSON: %v", err)
+	}
+	if format["requestId"] != "$context.requestId" || format["status"] != "$context.status" || format["routeKey"] != "$context.routeKey" {
+		t.Errorf("access log format = %v", format)
+	}
+	if days := props(logs)["RetentionInDays"]; days != 30.0 {
+		t.Errorf("access log RetentionInDays = %v, want 30", days)
+	}
+}
+
+func routeAuth(s *synthesized) map[string]any {
+	out := map[string]any{}
+	for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
+		p := props(r)
+		out[p["RouteKey"].(string)] = map[string]any{"AuthorizationType": p["AuthorizationType"], "AuthorizerId": p["AuthorizerId"]}
+	}
+	return out
+}
+
+func TestJWTAuthorizationUsesTheIssuerAndAudience(t *testing.T) {
+	issuer := "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf"
+	s := synth(t, "jwt", map[string]any{keyAPIAuthorization: "jwt", keyJWTIssuer: issuer, keyJWTAudience: "client-a,client-b"})
+	authID, authorizer := s.only(t, "AWS::ApiGatewayV2::Authorizer")
+
+	assertEqual(t, "authorizer", map[string]any{"AuthorizerType": props(authorizer)["AuthorizerType"], "JwtConfiguration": props(authorizer)["JwtConfiguration"]},
+		map[string]any{"AuthorizerType": "JWT", "JwtConfiguration": map[string]any{"Issuer": issuer, "Audience": []any{"client-a", "client-b"}}})
+	both := map[string]any{"AuthorizationType": "JWT", "AuthorizerId": ref(authID)}
+	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": both, "GET /renders/{renderId}": both})
+}
+
+func TestNoAuthorizationMustBeAskedForAndWarns(t *testing.T) {
+	s := synth(t, "no auth", map[string]any{keyAPIAuthorization: "none"})
+
+	none := map[string]any{"AuthorizationType": "NONE", "AuthorizerId": nil}
+	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": none, "GET /renders/{renderId}": none})
+	var warnings []*cxapi.SynthesisMessage
+	noPanic(t, func() {
+		warnings = *assertions.Annotations_FromStack(s.stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("apiAuthorization is none")))
+	})
+	if len(warnings) != 1 {
+		t.Errorf("%d warnings about the open API, want 1", len(warnings))
+	}
+	if def := defaultStack(t); len(def.resources("AWS::ApiGatewayV2::Authorizer")) != 0 || routeAuth(def)["POST /renders"].(map[string]any)["AuthorizationType"] != "AWS_IAM" {
+		t.Error("the default is not IAM authorization")
+	}
+}
+
+func TestJWTNeedsAnIssuerAndAnAudience(t *testing.T) {
+	tests := []struct {
+		overrides map[string]any
+		key       string
+	}{
+		{map[string]any{keyAPIAuthorization: "jwt", keyJWTAudience: "a"}, keyJWTIssuer},
+		{map[string]any{keyAPIAuthorization: "jwt", keyJWTIssuer: "http://issuer.example", keyJWTAudience: "a"}, keyJWTIssuer},
+		{map[string]any{keyAPIAuthorization: "jwt", keyJWTIssuer: "https://issuer.example"}, keyJWTAudience},
+	}
+	for _, tt := range tests {
+		_, err := newStack(newTestApp(t, tt.overrides, false))
+		if err == nil || !strings.Contains(err.Error(), "context key "+tt.key+":") {
+			t.Errorf("%v: err = %v, want one naming %s", tt.overrides, err, tt.key)
+		}
 	}
 }

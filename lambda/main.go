@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -27,6 +28,7 @@ const (
 	envServeURL     = "REMOTION_SERVE_URL"
 	envAllowList    = "REMOTION_SERVE_URL_ALLOW_LIST"
 	envOutputBucket = "OUTPUT_BUCKET"
+	envMaxBodyBytes = "MAX_REQUEST_BODY_BYTES"
 )
 
 func main() {
@@ -63,6 +65,11 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 	cfg := api.Config{
 		DefaultServeURL: os.Getenv(envServeURL),
 		OutputBucket:    os.Getenv(envOutputBucket),
+	}
+	if v := os.Getenv(envMaxBodyBytes); v != "" {
+		if cfg.MaxBodyBytes, err = strconv.Atoi(v); err != nil || cfg.MaxBodyBytes <= 0 {
+			return nil, fmt.Errorf("%s=%q is not a positive number of bytes", envMaxBodyBytes, v)
+		}
 	}
 	if list := os.Getenv(envAllowList); list != "" {
 		for _, p := range strings.Split(list, ",") {

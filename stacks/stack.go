@@ -3,12 +3,10 @@
 package stacks
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -43,6 +41,7 @@ type RenderConfig struct {
 type RemotionRenderStackProps struct {
 	awscdk.StackProps
 	Render RenderConfig
+	Access AccessConfig
 	// FunctionDir is the directory of the trigger function's main package,
 	// built into the function's bootstrap binary during synthesis.
 	FunctionDir string
@@ -95,6 +94,7 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 		"REMOTION_VERSION":              jsii.String(cfg.RemotionVersion),
 		"REMOTION_SERVE_URL":            jsii.String(cfg.ServeURL),
 		"REMOTION_SERVE_URL_ALLOW_LIST": jsii.String(strings.Join(cfg.ServeURLAllowList, ",")),
+		"MAX_REQUEST_BODY_BYTES":        jsii.String(strconv.Itoa(props.Access.MaxRequestBodyBytes)),
 	}
 	if bucket := newOutputBucket(stack, cfg.OutputBucket, role); bucket != nil {
 		env["OUTPUT_BUCKET"] = bucket.BucketName()
@@ -112,37 +112,28 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 		LogGroup:      logGroup,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		Environment:   &env,
+
+		ReservedConcurrentExecutions: reservedConcurrency(props.Access.ReservedConcurrency),
 	})
 
-	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		Description: jsii.String("Starts Remotion renders and reports their progress"),
-	})
-	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("TriggerIntegration"), fn,
-		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-		})
-	authorizer := awsapigatewayv2authorizers.NewHttpIamAuthorizer()
-	for _, route := range []struct {
-		path   string
-		method awsapigatewayv2.HttpMethod
-	}{
-		{"/renders", awsapigatewayv2.HttpMethod_POST},
-		{"/renders/{renderId}", awsapigatewayv2.HttpMethod_GET},
-	} {
-		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path:        jsii.String(route.path),
-			Methods:     &[]awsapigatewayv2.HttpMethod{route.method},
-			Integration: integration,
-			Authorizer:  authorizer,
-		})
-	}
+	api := newHTTPAPI(stack, fn, props.Access, cfg.LogRetention)
 
 	output(stack, "ApiUrl", api.ApiEndpoint(), "Base URL of the render API: POST /renders, GET /renders/{renderId} (SigV4-signed)", "")
 	output(stack, "ExecutionPolicyArn", executionPolicy.ManagedPolicyArn(),
 		"ARN of "+cfg.ExecutionPolicyName+": attach it to an EC2 instance role or a Fargate task role to render from there", *stack.StackName()+"-ExecutionPolicyArn")
 	output(stack, "ExecutionRoleArn", role.RoleArn(), "ARN of the trigger function's execution role", "")
 	output(stack, "FunctionName", fn.FunctionName(), "Name of the trigger function", "")
+	suppressNagFindings(stack, cfg.OutputBucket, props.Access.Auth)
 	return stack
+}
+
+// reservedConcurrency is nil, unreserved, for zero: new accounts have no
+// concurrency to reserve.
+func reservedConcurrency(n int) *float64 {
+	if n <= 0 {
+		return nil
+	}
+	return jsii.Number(n)
 }
 
 func output(stack awscdk.Stack, id string, value *string, description, exportName string) {

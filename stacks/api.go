@@ -1,0 +1,117 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// AuthMode is how callers of the HTTP API prove who they are.
+type AuthMode string
+
+const (
+	// AuthIAM requires SigV4-signed requests from principals allowed
+	// execute-api:Invoke.
+	AuthIAM AuthMode = "iam"
+	// AuthJWT requires a JWT from an OIDC issuer, such as a Cognito user pool.
+	AuthJWT AuthMode = "jwt"
+	// AuthNone lets anyone who knows the URL start renders on the account's bill.
+	AuthNone AuthMode = "none"
+)
+
+// AccessConfig is who may call the API and how much.
+type AccessConfig struct {
+	Auth        AuthMode
+	JWTIssuer   string   // with AuthJWT
+	JWTAudience []string // with AuthJWT
+	// ThrottleRateLimit (requests per second, steady) and ThrottleBurstLimit
+	// bound the API stage.
+	ThrottleRateLimit  float64
+	ThrottleBurstLimit int
+	// MaxRequestBodyBytes bounds a request's body; the function answers 413 past it.
+	MaxRequestBodyBytes int
+	// ReservedConcurrency, when above zero, reserves (and caps) the
+	// function's concurrency.
+	ReservedConcurrency int
+}
+
+// accessLogFormat is one JSON object per request, with HTTP API context
+// variables only (REST API variables are rejected at deploy time).
+const accessLogFormat = `{"requestId":"$context.requestId","requestTime":"$context.requestTime",` +
+	`"ip":"$context.identity.sourceIp","caller":"$context.identity.caller","userArn":"$context.identity.userArn",` +
+	`"routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol",` +
+	`"responseLength":"$context.responseLength","integrationLatency":"$context.integrationLatency",` +
+	`"integrationError":"$context.integrationErrorMessage","authorizerError":"$context.authorizer.error"}`
+
+// accessLogSettings implements awsapigatewayv2.IAccessLogSettings.
+type accessLogSettings struct {
+	destination awsapigatewayv2.IAccessLogDestination
+}
+
+func (s *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination { return s.destination }
+func (s *accessLogSettings) Format() awsapigateway.AccessLogFormat {
+	return awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat))
+}
+
+// newHTTPAPI puts fn behind an HTTP API with the two routes, the configured
+// authorization, throttling and JSON access logs.
+func newHTTPAPI(stack awscdk.Stack, fn awslambda.IFunction, cfg AccessConfig, retention awslogs.RetentionDays) awsapigatewayv2.HttpApi {
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		Description:        jsii.String("Starts Remotion renders and reports their progress"),
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(cfg.ThrottleRateLimit),
+			BurstLimit: jsii.Number(cfg.ThrottleBurstLimit),
+		},
+		AccessLogSettings: &accessLogSettings{destination: awsapigatewayv2.NewLogGroupLogDestination(accessLogs)},
+	})
+
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("TriggerIntegration"), fn,
+		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+		})
+	authorizer := newAuthorizer(stack, cfg)
+	for _, route := range []struct {
+		path   string
+		method awsapigatewayv2.HttpMethod
+	}{
+		{"/renders", awsapigatewayv2.HttpMethod_POST},
+		{"/renders/{renderId}", awsapigatewayv2.HttpMethod_GET},
+	} {
+		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(route.path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{route.method},
+			Integration: integration,
+			Authorizer:  authorizer,
+		})
+	}
+	return api
+}
+
+func newAuthorizer(stack awscdk.Stack, cfg AccessConfig) awsapigatewayv2.IHttpRouteAuthorizer {
+	switch cfg.Auth {
+	case AuthJWT:
+		return awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("JwtAuthorizer"), jsii.String(cfg.JWTIssuer),
+			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(cfg.JWTAudience...)})
+	case AuthNone:
+		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("remotion:unauthenticatedApi"), jsii.String(
+			"apiAuthorization is none: anyone who finds the API's URL can start renders billed to this account. "+
+				"Use iam or jwt unless something in front of the API authenticates callers."), nil)
+		return awsapigatewayv2.NewHttpNoneAuthorizer()
+	default:
+		return awsapigatewayv2authorizers.NewHttpIamAuthorizer()
+	}
+}
