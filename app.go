@@ -99,7 +99,10 @@ func newStack(app awscdk.App) (awscdk.Stack, error) {
 		return nil, err
 	}
 	if nag {
-		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{
+			Verbose:       jsii.Bool(true),
+			ReportFormats: &[]cdknag.NagReportFormat{cdknag.NagReportFormat_JSON},
+		}), nil)
 	}
 	return stacks.NewRemotionRenderStack(app, name, &stacks.RemotionRenderStackProps{
 		StackProps: awscdk.StackProps{

@@ -576,9 +576,9 @@ func outputBucketPolicy(t *testing.T, s *synthesized) map[string]any {
 
 func TestCreatedOutputBucketIsPrivateAndOnlyTheRenderRoleWritesIt(t *testing.T) {
 	s := synth(t, "created bucket", map[string]any{keyOutputBucket: "create"})
-	bucketID, bucket := s.only(t, "AWS::S3::Bucket")
+	bucketID, bucket := outputBucket(t, s)
 	roleID, _ := s.only(t, "AWS::IAM::Role")
-	_, bucketPolicy := s.only(t, "AWS::S3::BucketPolicy")
+	_, bucketPolicy := bucketPolicyOf(t, s, bucketID)
 
 	assertEqual(t, "PublicAccessBlockConfiguration", props(bucket)["PublicAccessBlockConfiguration"], map[string]any{
 		"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
@@ -620,15 +620,67 @@ func TestCreatedOutputBucketIsPrivateAndOnlyTheRenderRoleWritesIt(t *testing.T) 
 	assertEqual(t, "OutputBucketName", s.template["Outputs"].(map[string]any)["OutputBucketName"].(map[string]any)["Value"], ref(bucketID))
 }
 
+// outputBucket returns the created output bucket, not its access log bucket.
+func outputBucket(t *testing.T, s *synthesized) (string, map[string]any) {
+	t.Helper()
+	if n := len(s.resources("AWS::S3::Bucket")); n != 2 {
+		t.Fatalf("%d buckets, want the output bucket and its access log bucket", n)
+	}
+	for id, b := range s.resources("AWS::S3::Bucket") {
+		if !strings.HasPrefix(id, "OutputBucketAccessLogs") {
+			return id, b
+		}
+	}
+	return "", nil
+}
+
+func bucketPolicyOf(t *testing.T, s *synthesized, bucketID string) (string, map[string]any) {
+	t.Helper()
+	for id, p := range s.resources("AWS::S3::BucketPolicy") {
+		if reflect.DeepEqual(props(p)["Bucket"], ref(bucketID)) {
+			return id, p
+		}
+	}
+	t.Fatalf("no bucket policy on %s", bucketID)
+	return "", nil
+}
+
+func TestCreatedOutputBucketLogsAccessToAPrivateBucket(t *testing.T) {
+	s := synth(t, "created bucket", map[string]any{keyOutputBucket: "create"})
+	_, bucket := outputBucket(t, s)
+	logsID, logs := s.byID(t, "AWS::S3::Bucket", "OutputBucketAccessLogs")
+
+	assertEqual(t, "LoggingConfiguration", props(bucket)["LoggingConfiguration"], map[string]any{
+		"DestinationBucketName": ref(logsID), "LogFilePrefix": "output-bucket/",
+	})
+	for _, key := range []string{"PublicAccessBlockConfiguration", "OwnershipControls", "BucketEncryption"} {
+		assertEqual(t, "access log bucket "+key, props(logs)[key], props(bucket)[key])
+	}
+	_, policy := bucketPolicyOf(t, s, logsID)
+	var deliveries, denies int
+	for _, st := range props(policy)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+		st := st.(map[string]any)
+		if reflect.DeepEqual(st["Principal"], map[string]any{"Service": "logging.s3.amazonaws.com"}) && st["Effect"] == "Allow" {
+			deliveries++
+		}
+		if st["Effect"] == "Deny" && reflect.DeepEqual(st["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}) {
+			denies++
+		}
+	}
+	if deliveries != 1 || denies != 1 {
+		t.Errorf("access log bucket policy: %d log delivery grants and %d SSL denials, want 1 and 1", deliveries, denies)
+	}
+}
+
 func TestCreatedOutputBucketCanBeDestroyedWithTheStack(t *testing.T) {
 	s := synth(t, "destroyed bucket", map[string]any{keyOutputBucket: "create", keyOutputBucketRemoval: "destroy"})
-	_, bucket := s.only(t, "AWS::S3::Bucket")
+	_, bucket := outputBucket(t, s)
 
 	if bucket["DeletionPolicy"] != "Delete" {
 		t.Errorf("DeletionPolicy = %v, want Delete", bucket["DeletionPolicy"])
 	}
-	if n := len(s.resources("Custom::S3AutoDeleteObjects")); n != 1 {
-		t.Errorf("%d auto-delete custom resources, want 1 to empty the bucket", n)
+	if n := len(s.resources("Custom::S3AutoDeleteObjects")); n != 2 {
+		t.Errorf("%d auto-delete custom resources, want 2 to empty the bucket and its access logs", n)
 	}
 }
 

@@ -39,28 +39,26 @@ type OutputBucketConfig struct {
 // nil when no output bucket is configured.
 func newOutputBucket(stack awscdk.Stack, cfg OutputBucketConfig, role awsiam.IRole) awss3.IBucket {
 	var bucket awss3.IBucket
+	var nagArn string // the bucket's ARN as cdk-nag writes it in a finding
 	switch cfg.Mode {
 	case NoOutputBucket:
 		return nil
 	case ImportOutputBucket:
 		bucket = awss3.Bucket_FromBucketName(stack, jsii.String("OutputBucket"), jsii.String(cfg.Name))
+		nagArn = "arn:<AWS::Partition>:s3:::" + cfg.Name
 		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("remotion:importedOutputBucket"), jsii.String(
 			"The output bucket "+cfg.Name+" is not managed by this stack. Renders land there only if its bucket policy "+
 				"lets the role "+cfg.RenderRoleName+" s3:PutObject and s3:GetObject on its objects and s3:ListBucket on it: "+
 				"see \"Render into your own bucket\" in the README for the statement to add."), nil)
 	case CreateOutputBucket:
-		removal, autoDelete := awscdk.RemovalPolicy_RETAIN, false
+		removal := awscdk.RemovalPolicy_RETAIN
 		if cfg.DestroyOnRemoval {
-			removal, autoDelete = awscdk.RemovalPolicy_DESTROY, true
+			removal = awscdk.RemovalPolicy_DESTROY
 		}
-		created := awss3.NewBucket(stack, jsii.String("OutputBucket"), &awss3.BucketProps{
-			BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-			ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-			Encryption:        awss3.BucketEncryption_S3_MANAGED,
-			EnforceSSL:        jsii.Bool(true),
-			RemovalPolicy:     removal,
-			AutoDeleteObjects: jsii.Bool(autoDelete),
-		})
+		accessLogs := newPrivateBucket(stack, "OutputBucketAccessLogs", removal, cfg.DestroyOnRemoval, nil)
+		accept(accessLogs,
+			finding{"AwsSolutions-S1", "", "This is the access log bucket of the output bucket; logging its own access would log the log deliveries."})
+		created := newPrivateBucket(stack, "OutputBucket", removal, cfg.DestroyOnRemoval, accessLogs)
 		// Remotion's render function writes the file under its own role and
 		// then reads it back, so that role, and only it, is let in.
 		renderRole := awsiam.NewArnPrincipal(stack.FormatArn(&awscdk.ArnComponents{
@@ -82,11 +80,32 @@ func newOutputBucket(stack awscdk.Stack, cfg OutputBucketConfig, role awsiam.IRo
 			Resources:  jsii.Strings(*created.BucketArn()),
 		}))
 		bucket = created
+		nagArn = "<" + *stack.GetLogicalId(created.Node().DefaultChild().(awscdk.CfnElement)) + ".Arn>"
 	}
-	awsiam.NewPolicy(stack, jsii.String("OutputBucketPolicy"), &awsiam.PolicyProps{
+	inline := awsiam.NewPolicy(stack, jsii.String("OutputBucketPolicy"), &awsiam.PolicyProps{
 		Roles:      &[]awsiam.IRole{role},
 		Statements: &[]awsiam.PolicyStatement{policies.OutputBucketStatement(*bucket.BucketArn())},
 	})
+	accept(inline, finding{"AwsSolutions-IAM5", "Resource::" + nagArn + "/*",
+		"The inline statement of Remotion's guide: s3:PutObject on the objects of the one output bucket, which is what the output bucket is for."})
 	output(stack, "OutputBucketName", bucket.BucketName(), "Bucket the renders are written to", "")
 	return bucket
+}
+
+// newPrivateBucket creates a bucket nobody outside the account can reach:
+// public access blocked, ACLs disabled, SSL only, encrypted at rest.
+func newPrivateBucket(stack awscdk.Stack, id string, removal awscdk.RemovalPolicy, autoDelete bool, accessLogs awss3.IBucket) awss3.Bucket {
+	props := &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		RemovalPolicy:     removal,
+		AutoDeleteObjects: jsii.Bool(autoDelete),
+	}
+	if accessLogs != nil {
+		props.ServerAccessLogsBucket = accessLogs
+		props.ServerAccessLogsPrefix = jsii.String("output-bucket/")
+	}
+	return awss3.NewBucket(stack, jsii.String(id), props)
 }

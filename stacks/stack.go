@@ -71,6 +71,7 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 		Description:       jsii.String("Lets a role call renderMediaOnLambda() and getRenderProgress(), as Remotion documents"),
 		Document:          document,
 	})
+	accept(executionPolicy, executionPolicyFindings...)
 
 	role := awsiam.NewRole(stack, jsii.String("ExecutionRole"), &awsiam.RoleProps{
 		AssumedBy:       awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
@@ -123,7 +124,6 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 		"ARN of "+cfg.ExecutionPolicyName+": attach it to an EC2 instance role or a Fargate task role to render from there", *stack.StackName()+"-ExecutionPolicyArn")
 	output(stack, "ExecutionRoleArn", role.RoleArn(), "ARN of the trigger function's execution role", "")
 	output(stack, "FunctionName", fn.FunctionName(), "Name of the trigger function", "")
-	suppressNagFindings(stack, cfg.OutputBucket, props.Access.Auth)
 	return stack
 }
 

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+)
+
+// nagReport is cdk-nag's JSON report of one rule pack over one stack.
+type nagReport struct {
+	Lines []struct {
+		RuleID          string `json:"ruleId"`
+		ResourceID      string `json:"resourceId"`
+		Compliance      string `json:"compliance"`
+		ExceptionReason string `json:"exceptionReason"`
+		RuleLevel       string `json:"ruleLevel"`
+	} `json:"lines"`
+}
+
+// The AwsSolutions pack runs over every configuration that changes the
+// resources. A finding that is not suppressed on its exact resource, with a
+// reason, fails the test, and fails `cdk synth -c nag=true` too.
+func TestAwsSolutionsChecksFindNothingUnsuppressed(t *testing.T) {
+	configs := map[string]map[string]any{
+		"default":          nil,
+		"created bucket":   {keyOutputBucket: "create"},
+		"destroyed bucket": {keyOutputBucket: "create", keyOutputBucketRemoval: "destroy"},
+		"imported bucket":  {keyOutputBucket: "my-renders"},
+		"jwt":              {keyAPIAuthorization: "jwt", keyJWTIssuer: "https://issuer.example", keyJWTAudience: "a"},
+		"no auth":          {keyAPIAuthorization: "none"},
+	}
+	for name, overrides := range configs {
+		t.Run(name, func(t *testing.T) {
+			ctx := map[string]any{keyNag: true}
+			for k, v := range overrides {
+				ctx[k] = v
+			}
+			app := newTestApp(t, ctx, false)
+			stack, err := newStack(app)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			var assembly string
+			func() {
+				// Unsuppressed errors fail synthesis; the report says which.
+				defer func() { recover() }()
+				assembly = *app.Synth(nil).Directory()
+			}()
+			report := readNagReport(t, app, stack)
+
+			if assembly == "" {
+				t.Error("synthesis failed")
+			}
+			suppressed := 0
+			for _, l := range report.Lines {
+				switch l.Compliance {
+				case "Compliant", "Not Applicable":
+				case "Suppressed":
+					suppressed++
+					if len(l.ExceptionReason) < 40 {
+						t.Errorf("%s on %s is suppressed without a real reason: %q", l.RuleID, l.ResourceID, l.ExceptionReason)
+					}
+				default:
+					t.Errorf("%s %s on %s (%s)", l.RuleLevel, l.RuleID, l.ResourceID, l.Compliance)
+				}
+			}
+			if suppressed == 0 {
+				t.Error("no suppression was applied: the report is not what this test expects")
+			}
+		})
+	}
+}
+
+func readNagReport(t *testing.T, app awscdk.App, stack awscdk.Stack) nagReport {
+	t.Helper()
+	// cdk-nag names the report AwsSolutions-<stage>-<stack>-NagReport.json; an app has no stage name.
+	paths, _ := filepath.Glob(filepath.Join(*app.Outdir(), "AwsSolutions-*-"+*stack.StackName()+"-NagReport.json"))
+	if len(paths) != 1 {
+		t.Fatalf("cdk-nag reports: %v, want one", paths)
+	}
+	b, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r nagReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("cdk-nag report: %v", err)
+	}
+	if len(r.Lines) == 0 {
+		t.Fatal("the cdk-nag report is empty")
+	}
+	return r
+}
