@@ -478,3 +478,118 @@ func BenchmarkStartThroughHandler(b *testing.B) {
 		}
 	}
 }
+
+// Every option, given a JSON value of the wrong type, is refused naming it.
+func TestEveryFieldRejectsTheWrongType(t *testing.T) {
+	wrong := map[string]string{
+		"composition": `1`, "serveUrl": `true`, "codec": `1`, "imageFormat": `["png"]`, "privacy": `1`,
+		"pixelFormat": `1`, "proResProfile": `1`, "x264Preset": `1`, "audioCodec": `1`, "colorSpace": `1`,
+		"deleteAfter": `1`, "videoBitrate": `5`, "audioBitrate": `128`, "encodingMaxRate": `1`, "encodingBufferSize": `1`,
+		"crf": `"18"`, "jpegQuality": `"80"`, "everyNthFrame": `"2"`, "numberOfGifLoops": `"0"`, "framesPerLambda": `"20"`,
+		"concurrency": `"10"`, "maxRetries": `true`, "timeoutInMilliseconds": `"30000"`,
+		"scale": `"1"`, "muted": `1`, "metadata": `"a=b"`, "envVariables": `["A=B"]`, "outputKey": `{}`,
+	}
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	for field, value := range wrong {
+		t.Run(field, func(t *testing.T) {
+			status, body := f.do(t, post(`{"composition":"C","`+field+`":`+value+`}`))
+
+			if code, got, message := errorOf(body); status != 400 || code != "wrong_type" || got != field || !strings.Contains(message, field) {
+				t.Errorf("got %d %s field %q (%s), want 400 wrong_type naming %s", status, code, got, message, field)
+			}
+		})
+	}
+}
+
+func TestOutOfRangeValuesAreRefused(t *testing.T) {
+	tests := []struct{ body, field string }{
+		{`"composition":"My\u0007Comp"`, "composition"},
+		{`"jpegQuality":-1`, "jpegQuality"},
+		{`"crf":-1,"codec":"h265"`, "crf"},
+		{`"crf":64,"codec":"vp9"`, "crf"},
+		{`"everyNthFrame":-3`, "everyNthFrame"},
+		{`"scale":-1`, "scale"},
+		{`"scale":16.5`, "scale"},
+		{`"numberOfGifLoops":-5,"codec":"gif"`, "numberOfGifLoops"},
+		{`"framesPerLambda":0`, "framesPerLambda"},
+		{`"concurrency":-1`, "concurrency"},
+		{`"timeoutInMilliseconds":0`, "timeoutInMilliseconds"},
+		{`"maxRetries":-2`, "maxRetries"},
+		{`"encodingBufferSize":"0"`, "encodingBufferSize"},
+		{`"videoBitrate":"-5M"`, "videoBitrate"},
+		{`"metadata":{"":"x"}`, "metadata"},
+		{`"metadata":` + manyEntries(101), "metadata"},
+		{`"envVariables":{"":"x"}`, "envVariables"},
+		{`"downloadBehavior":{"type":"download","fileName":""}`, "downloadBehavior"},
+		{`"downloadBehavior":{"type":"play-in-browser","fileName":"a.mp4"}`, "downloadBehavior"},
+		{`"frameRange":[0]`, "frameRange"},
+		{`"frameRange":[0.5,2]`, "frameRange"},
+	}
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			status, body := f.do(t, post(`{"composition":"C",`+tt.body+`}`))
+
+			if code, field, _ := errorOf(body); status != 400 || code != "invalid_value" || field != tt.field {
+				t.Errorf("got %d %v, want 400 invalid_value naming %s", status, body, tt.field)
+			}
+		})
+	}
+}
+
+func manyEntries(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = `"k` + strings.Repeat("x", i) + `":"v"`
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func TestLargePropsFailuresInS3AreNamed(t *testing.T) {
+	bigBody := `{"composition":"C","inputProps":{"text":"` + strings.Repeat("x", remotion.MaxInlinePayloadSize) + `"}}`
+	tests := []struct {
+		name   string
+		setup  func(*standin.Server)
+		status int
+		code   string
+		says   string
+	}{
+		{"no Remotion bucket", func(*standin.Server) {}, 502, "upstream_error", "npx remotion lambda sites create"},
+		{"S3 denies", func(s *standin.Server) { s.FailS3(http.StatusForbidden, "AccessDenied") }, 502, "access_denied", "remotion-executionrole-policy"},
+		{"S3 fails", func(s *standin.Server) { s.FailS3(http.StatusServiceUnavailable, "SlowDown") }, 502, "upstream_error", "S3 failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+			tt.setup(f.srv)
+
+			status, body := f.do(t, post(bigBody))
+
+			code, _, message := errorOf(body)
+			if status != tt.status || code != tt.code || !strings.Contains(message, tt.says) {
+				t.Errorf("got %d %s %q; want %d %s saying %q", status, code, message, tt.status, tt.code, tt.says)
+			}
+			if n := len(f.srv.Invocations()); n != 0 {
+				t.Errorf("%d invocations after the props could not be stored", n)
+			}
+		})
+	}
+}
+
+func TestLargePropsGoThroughS3EndToEnd(t *testing.T) {
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	f.srv.AddBucket(bucket, standin.Region)
+	props := `{"text":"` + strings.Repeat("x", remotion.MaxInlinePayloadSize) + `"}`
+
+	status, _ := f.do(t, post(`{"composition":"C","inputProps":`+props+`}`))
+
+	if status != http.StatusAccepted {
+		t.Fatalf("status %d", status)
+	}
+	var p struct{ InputProps struct{ Type, Hash, BucketName string } }
+	json.Unmarshal(f.srv.Invocations()[0].Payload, &p)
+	stored, ok := f.srv.Object(bucket, remotion.InputPropsKey(p.InputProps.Hash))
+	if p.InputProps.Type != "bucket-url" || !ok || string(stored) != props {
+		t.Errorf("inputProps %+v, stored %v (%d bytes)", p.InputProps, ok, len(stored))
+	}
+}

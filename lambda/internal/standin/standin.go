@@ -51,6 +51,7 @@ type Server struct {
 	respond func(Invocation) Reply
 
 	mu          sync.Mutex
+	s3Failure   *s3Failure
 	invocations []Invocation
 	buckets     map[string]string // name → region
 	objects     map[string][]byte // "bucket/key" → body
@@ -89,6 +90,19 @@ func (s *Server) AddBucket(name, region string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buckets[name] = region
+}
+
+type s3Failure struct {
+	status int
+	code   string
+}
+
+// FailS3 makes every S3 call fail with status and the error code code, such
+// as 403 AccessDenied.
+func (s *Server) FailS3(status int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.s3Failure = &s3Failure{status: status, code: code}
 }
 
 // Invocations returns the invocations received so far.
@@ -184,6 +198,10 @@ type locationConstraint struct {
 func (s *Server) s3(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f := s.s3Failure; f != nil {
+		s3Error(w, f.status, f.code)
+		return
+	}
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	switch {
 	case r.Method == http.MethodGet && bucket == "":
