@@ -1,0 +1,507 @@
+package main
+
+// End-to-end: the real bootstrap binary under the AWS Lambda Runtime
+// Interface Emulator, talking through the real AWS SDK to a local stand-in for
+// the Lambda Invoke API and S3, receiving API Gateway HTTP API events.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"remotion-lambda-iam/lambda/internal/standin"
+	"remotion-lambda-iam/lambda/remotion"
+)
+
+const (
+	e2eFunctionName = "remotion-render-4-0-527-mem2048mb-disk2048mb-120sec"
+	e2eServeURL     = "https://remotionlambda-useast1-abcdefghij.s3.us-east-1.amazonaws.com/sites/my-site/index.html"
+	e2eBucket       = "remotionlambda-useast1-abcdefghij"
+	e2eRenderID     = "abcdef1234"
+	// e2eTimeout is the emulated function's timeout: short, so that the
+	// deadline test is quick, and above the handler's 2 s margin.
+	e2eTimeout = 4 * time.Second
+)
+
+var (
+	binOnce              sync.Once
+	binDir               string
+	bootstrapBin, rieBin string
+	binErr               error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildBinaries builds, once per test binary, the function's bootstrap for
+// this machine's architecture (the flags are the deployment's) and the emulator.
+func buildBinaries(tb testing.TB) {
+	tb.Helper()
+	if runtime.GOOS != "linux" {
+		tb.Skipf("the Lambda Runtime Interface Emulator runs on Linux only, not %s: the end-to-end tests need it", runtime.GOOS)
+	}
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "remotion-e2e-"); binErr != nil {
+			return
+		}
+		bootstrapBin = filepath.Join(binDir, "bootstrap")
+		rieBin = filepath.Join(binDir, "aws-lambda-rie")
+		for _, args := range [][]string{
+			{"build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", bootstrapBin, "."},
+			{"build", "-o", rieBin, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
+		} {
+			cmd := exec.Command("go", args...)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				binErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+				return
+			}
+		}
+	})
+	if binErr != nil {
+		tb.Fatal(binErr)
+	}
+}
+
+// script is what the stand-in answers, changed between cases.
+type script struct {
+	mu    sync.Mutex
+	reply standin.Reply
+}
+
+func (s *script) set(r standin.Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reply = r
+}
+
+func (s *script) respond(standin.Invocation) standin.Reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reply
+}
+
+// emulator is one running aws-lambda-rie with the bootstrap under it.
+type emulator struct {
+	url    string
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	client *http.Client
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startEmulator runs the emulator with the function's environment pointed at
+// srv. It is stopped, with the bootstrap, when the test ends, failed or not.
+func startEmulator(tb testing.TB, srv *standin.Server, env ...string) *emulator {
+	tb.Helper()
+	addr, apiAddr := freeAddr(tb), freeAddr(tb)
+	cmd := exec.Command(rieBin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrapBin)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.TempDir(),
+		"AWS_REGION=" + standin.Region,
+		"AWS_ACCESS_KEY_ID=AKIDSTANDIN",
+		"AWS_SECRET_ACCESS_KEY=standin-secret",
+		"AWS_ENDPOINT_URL_LAMBDA=" + srv.URL(),
+		"AWS_ENDPOINT_URL_S3=" + srv.URL(),
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(int(e2eTimeout/time.Second)),
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
+		"REMOTION_FUNCTION_NAME=" + e2eFunctionName,
+		"REMOTION_REGION=" + standin.Region,
+		"REMOTION_SERVE_URL=" + e2eServeURL,
+	}, env...)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	// Its own process group, so that stopping it stops the bootstrap too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start the emulator: %v", err)
+	}
+	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, logs: logs,
+		client: &http.Client{Timeout: 3 * e2eTimeout}}
+	tb.Cleanup(e.stop)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return e
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the emulator did not listen on %s within 10 s:\n%s", addr, logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (e *emulator) stop() {
+	syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	e.cmd.Wait()
+}
+
+// invoke sends an API Gateway event and returns the function's response.
+func (e *emulator) invoke(tb testing.TB, event events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, map[string]any) {
+	tb.Helper()
+	body, _ := json.Marshal(event)
+	resp, err := e.client.Post(e.url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatalf("invoke: %v\nemulator output:\n%s", err, e.logs)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(raw, &out); err != nil || out.StatusCode == 0 {
+		tb.Fatalf("the function did not answer with an API Gateway response: %s\nemulator output:\n%s", raw, e.logs)
+	}
+	var parsed map[string]any
+	if err := json.Unmarshal([]byte(out.Body), &parsed); err != nil {
+		tb.Fatalf("response body is not JSON: %q", out.Body)
+	}
+	return out, parsed
+}
+
+// bootstrapPID finds the bootstrap process the emulator started.
+func (e *emulator) bootstrapPID() (int, bool) {
+	entries, _ := os.ReadDir("/proc")
+	for _, ent := range entries {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(e.cmd.Process.Pid) && strings.Contains(string(stat), "(bootstrap)") {
+			return pid, true
+		}
+	}
+	return 0, false
+}
+
+func apiEvent(route, body string, path map[string]string, query map[string]string) events.APIGatewayV2HTTPRequest {
+	method, rawPath, _ := strings.Cut(route, " ")
+	return events.APIGatewayV2HTTPRequest{
+		Version:               "2.0",
+		RouteKey:              route,
+		RawPath:               rawPath,
+		Headers:               map[string]string{"content-type": "application/json"},
+		PathParameters:        path,
+		QueryStringParameters: query,
+		Body:                  body,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey:  route,
+			RequestID: "e2e",
+			HTTP:      events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: rawPath},
+		},
+	}
+}
+
+func startEvent(body string) events.APIGatewayV2HTTPRequest {
+	return apiEvent("POST /renders", body, nil, nil)
+}
+
+func progressEvent() events.APIGatewayV2HTTPRequest {
+	return apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": e2eRenderID}, map[string]string{"bucket": e2eBucket})
+}
+
+func readVector(tb testing.TB, name string) json.RawMessage {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("remotion", "testdata", "4.0.527", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func errorCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
+	buildBinaries(t)
+	replies := &script{}
+	srv := standin.Start(replies.respond)
+	t.Cleanup(srv.Close)
+	srv.AddBucket(e2eBucket, standin.Region)
+	emu := startEmulator(t, srv)
+	started := standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
+
+	t.Run("a render is started with Remotion's own payload", func(t *testing.T) {
+		replies.set(started)
+		before := len(srv.Invocations())
+
+		resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp","codec":"h264","inputProps":{"title":"Hello","n":1}}`))
+
+		if resp.StatusCode != http.StatusAccepted || body["renderId"] != e2eRenderID || body["bucketName"] != e2eBucket {
+			t.Fatalf("got %d %v", resp.StatusCode, body)
+		}
+		inv := srv.Invocations()[before:]
+		if len(inv) != 1 || inv[0].FunctionName != e2eFunctionName {
+			t.Fatalf("invocations: %+v", inv)
+		}
+		var got, want any
+		json.Unmarshal(inv[0].Payload, &got)
+		json.Unmarshal(readVector(t, "start-default.json"), &want)
+		gb, _ := json.Marshal(got)
+		wb, _ := json.Marshal(want)
+		if !bytes.Equal(gb, wb) {
+			t.Errorf("payload differs from start-default.json:\n got %s\nwant %s", gb, wb)
+		}
+	})
+
+	for _, tt := range []struct {
+		vector, state string
+	}{
+		{"progress-inProgress.json", "rendering"},
+		{"progress-done.json", "done"},
+		{"progress-fatal.json", "failed"},
+	} {
+		t.Run("progress "+tt.state, func(t *testing.T) {
+			replies.set(standin.Reply{Body: readVector(t, tt.vector)})
+			before := len(srv.Invocations())
+
+			resp, body := emu.invoke(t, progressEvent())
+
+			if resp.StatusCode != http.StatusOK || body["state"] != tt.state {
+				t.Fatalf("got %d %v, want 200 %s", resp.StatusCode, body, tt.state)
+			}
+			var got, want any
+			json.Unmarshal(srv.Invocations()[before].Payload, &got)
+			json.Unmarshal(readVector(t, "status.json"), &want)
+			gb, _ := json.Marshal(got)
+			wb, _ := json.Marshal(want)
+			if !bytes.Equal(gb, wb) {
+				t.Errorf("status payload differs from status.json:\n got %s\nwant %s", gb, wb)
+			}
+		})
+	}
+
+	for _, tt := range []struct {
+		name   string
+		reply  standin.Reply
+		status int
+		code   string
+	}{
+		{"version mismatch", standin.Reply{Body: map[string]string{"type": "error", "message": "Version mismatch: the function has version 4.0.526"}}, 502, "version_mismatch"},
+		{"render function missing", standin.Reply{ErrorType: "ResourceNotFoundException", Status: 404, Body: map[string]string{"Message": "Function not found"}}, 502, "render_function_not_found"},
+		{"access denied", standin.Reply{ErrorType: "AccessDeniedException", Status: 403, Body: map[string]string{"Message": "denied"}}, 502, "access_denied"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			replies.set(tt.reply)
+
+			resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
+
+			if resp.StatusCode != tt.status || errorCode(body) != tt.code {
+				t.Errorf("got %d %v, want %d %s", resp.StatusCode, body, tt.status, tt.code)
+			}
+		})
+	}
+
+	t.Run("a malformed request", func(t *testing.T) {
+		before := len(srv.Invocations())
+
+		resp, body := emu.invoke(t, startEvent(`{"composition":`))
+
+		if resp.StatusCode != http.StatusBadRequest || errorCode(body) != "malformed_json" {
+			t.Errorf("got %d %v", resp.StatusCode, body)
+		}
+		if len(srv.Invocations()) != before {
+			t.Error("a malformed request reached the render function")
+		}
+	})
+
+	t.Run("large inputProps go through S3", func(t *testing.T) {
+		replies.set(started)
+		before := len(srv.Invocations())
+		props := `{"text":"` + strings.Repeat("x", remotion.MaxInlinePayloadSize) + `"}`
+
+		resp, _ := emu.invoke(t, startEvent(`{"composition":"MyComp","inputProps":`+props+`}`))
+
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		var p struct {
+			InputProps struct{ Type, Hash, BucketName string }
+		}
+		json.Unmarshal(srv.Invocations()[before].Payload, &p)
+		stored, ok := srv.Object(e2eBucket, remotion.InputPropsKey(p.InputProps.Hash))
+		if p.InputProps.Type != "bucket-url" || p.InputProps.BucketName != e2eBucket || !ok || string(stored) != props {
+			t.Errorf("inputProps %+v; stored: %v", p.InputProps, ok)
+		}
+	})
+
+	// Last: the function answers before its own deadline, so Lambda does not
+	// kill it mid-request.
+	t.Run("a slow render function hits the deadline", func(t *testing.T) {
+		replies.set(standin.Reply{Body: started.Body, Delay: time.Minute})
+		begin := time.Now()
+
+		resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
+
+		if resp.StatusCode != http.StatusGatewayTimeout || errorCode(body) != "upstream_timeout" {
+			t.Errorf("got %d %v, want 504 upstream_timeout", resp.StatusCode, body)
+		}
+		if took := time.Since(begin); took >= e2eTimeout {
+			t.Errorf("the answer took %v, not less than the function's %v timeout", took, e2eTimeout)
+		}
+	})
+
+	t.Run("one JSON log line per request", func(t *testing.T) {
+		var lines int
+		for _, l := range strings.Split(emu.logs.String(), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(l), &entry) == nil && entry["msg"] == "request" {
+				lines++
+				if _, ok := entry["route"]; !ok {
+					t.Errorf("log line without a route: %s", l)
+				}
+			}
+		}
+		if lines < 9 {
+			t.Errorf("%d request log lines, want one per request (9 or more):\n%s", lines, emu.logs)
+		}
+	})
+}
+
+func TestBootstrapWithoutConfigurationExplainsItself(t *testing.T) {
+	buildBinaries(t)
+	srv := standin.Start(func(standin.Invocation) standin.Reply { return standin.Reply{} })
+	t.Cleanup(srv.Close)
+	emu := startEmulator(t, srv, "REMOTION_FUNCTION_NAME=")
+
+	resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
+
+	e, _ := body["error"].(map[string]any)
+	if resp.StatusCode != 500 || e["code"] != "configuration_error" || !strings.Contains(fmt.Sprint(e["message"]), "REMOTION_FUNCTION_NAME") {
+		t.Errorf("got %d %v", resp.StatusCode, body)
+	}
+}
+
+// BenchmarkColdStart measures, per iteration, a new emulator and bootstrap
+// from process start to the first answered invocation.
+func BenchmarkColdStart(b *testing.B) {
+	buildBinaries(b)
+	srv := standin.Start(func(standin.Invocation) standin.Reply {
+		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
+	})
+	defer srv.Close()
+	var samples []time.Duration
+	for b.Loop() {
+		begin := time.Now()
+		emu := startEmulator(b, srv)
+		if resp, _ := emu.invoke(b, startEvent(`{"composition":"MyComp"}`)); resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		samples = append(samples, time.Since(begin))
+		emu.stop()
+	}
+	reportPercentiles(b, samples)
+}
+
+// BenchmarkWarmInvoke measures requests to a warm function through the
+// emulator against the stand-in, and the bootstrap's peak memory.
+func BenchmarkWarmInvoke(b *testing.B) {
+	buildBinaries(b)
+	srv := standin.Start(func(standin.Invocation) standin.Reply {
+		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
+	})
+	defer srv.Close()
+	emu := startEmulator(b, srv)
+	event := startEvent(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1}}`)
+	emu.invoke(b, event) // initialize
+	var samples []time.Duration
+	for b.Loop() {
+		begin := time.Now()
+		if resp, _ := emu.invoke(b, event); resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		samples = append(samples, time.Since(begin))
+	}
+	reportPercentiles(b, samples)
+	if pid, ok := emu.bootstrapPID(); ok {
+		if kb, ok := vmHWM(pid); ok {
+			b.ReportMetric(float64(kb)/1024, "peak-RSS-MiB")
+		}
+	}
+}
+
+func reportPercentiles(b *testing.B, samples []time.Duration) {
+	if len(samples) == 0 {
+		return
+	}
+	slices.Sort(samples)
+	at := func(q float64) float64 {
+		return float64(samples[int(q*float64(len(samples)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.5), "p50-ms")
+	b.ReportMetric(at(0.95), "p95-ms")
+}
+
+// vmHWM reads a process's peak resident set size, in KiB.
+func vmHWM(pid int) (int, bool) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return kb, err == nil
+		}
+	}
+	return 0, false
+}
