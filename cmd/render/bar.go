@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+const barWidth = 30
+
+// progressBar draws the render's progress: redrawn in place on a terminal,
+// a line per whole percent elsewhere (logs, CI).
+type progressBar struct {
+	w        io.Writer
+	terminal bool
+	last     int // the last percent written, -1 before the first
+	drawn    bool
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	terminal := false
+	if f, ok := w.(*os.File); ok {
+		if info, err := f.Stat(); err == nil {
+			terminal = info.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	return &progressBar{w: w, terminal: terminal, last: -1}
+}
+
+func (b *progressBar) update(p *progressResponse) {
+	percent := int(p.OverallProgress * 100)
+	percent = max(0, min(100, percent))
+	line := fmt.Sprintf("%3d%%  %d frames  %s", percent, p.FramesRendered, p.Costs.DisplayCost)
+	if b.terminal {
+		filled := percent * barWidth / 100
+		fmt.Fprintf(b.w, "\r\033[K%s [%s%s] %s", p.State, strings.Repeat("█", filled), strings.Repeat("░", barWidth-filled), line)
+		b.drawn = true
+		return
+	}
+	if percent != b.last {
+		fmt.Fprintf(b.w, "%s %s\n", p.State, line)
+		b.last = percent
+	}
+}
+
+// finish ends the bar's line, so that what follows starts on its own.
+func (b *progressBar) finish() {
+	if b.drawn {
+		fmt.Fprintln(b.w)
+		b.drawn = false
+	}
+}

@@ -1,0 +1,262 @@
+// Command render starts a Remotion render through the deployed API and shows
+// its progress until the video is done.
+//
+//	render --composition MyComp --props props.json      start, watch, print the output URL
+//	render --composition MyComp --no-wait               start, print "RENDER_ID BUCKET"
+//	render progress RENDER_ID BUCKET                     watch a render started earlier
+//
+// Requests are signed with SigV4 from the normal AWS credential chain.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+)
+
+// Exit codes.
+const (
+	exitDone         = 0
+	exitRenderFail   = 1
+	exitUsage        = 2
+	exitAPIError     = 3
+	exitWatchTimeout = 4
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+type options struct {
+	api, stack                          string
+	composition, props, codec, serveURL string
+	outputKey                           string
+	extra                               extraOptions
+	noWait                              bool
+	interval, timeout                   time.Duration
+}
+
+// extraOptions collects --option key=JSON, for any option of POST /renders.
+type extraOptions map[string]json.RawMessage
+
+func (e extraOptions) String() string { return "" }
+
+func (e extraOptions) Set(s string) error {
+	key, value, ok := strings.Cut(s, "=")
+	if !ok || key == "" {
+		return errors.New("want key=JSON, e.g. crf=20 or frameRange=[0,59]")
+	}
+	raw := json.RawMessage(value)
+	if !json.Valid(raw) {
+		raw, _ = json.Marshal(value) // a bare word is a string: codec=vp9
+	}
+	e[key] = raw
+	return nil
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := options{extra: extraOptions{}}
+	fs.StringVar(&o.api, "api", os.Getenv("REMOTION_RENDER_API"), "the API's URL (default $REMOTION_RENDER_API, else the ApiUrl output of -stack)")
+	fs.StringVar(&o.stack, "stack", "RemotionRenderStack", "the stack whose ApiUrl output to use")
+	fs.StringVar(&o.composition, "composition", "", "the composition to render (required to start)")
+	fs.StringVar(&o.props, "props", "", "input props: a JSON object, a file holding one, or - for standard input")
+	fs.StringVar(&o.codec, "codec", "", "the codec (default h264)")
+	fs.StringVar(&o.serveURL, "serve-url", "", "the site to render (default: the deployment's)")
+	fs.StringVar(&o.outputKey, "output-key", "", "the key in the deployment's output bucket")
+	fs.Var(o.extra, "option", "any other option of POST /renders as key=JSON, repeatable (e.g. -option crf=20)")
+	fs.BoolVar(&o.noWait, "no-wait", false, `print "RENDER_ID BUCKET" and exit instead of watching`)
+	fs.DurationVar(&o.interval, "interval", 2*time.Second, "how often to poll the progress")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop watching after this long")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: render -composition ID [flags]\n       render progress RENDER_ID BUCKET [flags]\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+
+	var progressArgs []string
+	if len(args) > 0 && args[0] == "progress" {
+		if len(args) < 3 {
+			fmt.Fprintln(stderr, "render progress needs the RENDER_ID and BUCKET that the start printed")
+			return exitUsage
+		}
+		progressArgs, args = args[1:3], args[3:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return exitUsage
+	}
+	if progressArgs == nil && o.composition == "" {
+		fmt.Fprintln(stderr, "-composition is required to start a render")
+		fs.Usage()
+		return exitUsage
+	}
+	if o.interval <= 0 {
+		fmt.Fprintln(stderr, "-interval must be positive")
+		return exitUsage
+	}
+
+	var body []byte
+	if progressArgs == nil {
+		var err error
+		if body, err = requestBody(o, stdin); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+	}
+
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "load AWS configuration: %v\n", err)
+		return exitAPIError
+	}
+	if o.api == "" {
+		if o.api, err = stackOutput(ctx, awsCfg, o.stack, "ApiUrl"); err != nil {
+			fmt.Fprintf(stderr, "%v\nset -api or REMOTION_RENDER_API to the API's URL\n", err)
+			return exitAPIError
+		}
+	}
+	c, err := newClient(o.api, awsCfg)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+
+	renderID, bucket := "", ""
+	if progressArgs != nil {
+		renderID, bucket = progressArgs[0], progressArgs[1]
+	} else {
+		res, err := c.start(ctx, body)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitAPIError
+		}
+		renderID, bucket = res.RenderID, res.BucketName
+		if o.noWait {
+			fmt.Fprintln(stdout, renderID, bucket)
+			return exitDone
+		}
+		fmt.Fprintf(stderr, "started render %s (resume watching with: render progress %s %s)\n", renderID, renderID, bucket)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	return watch(ctx, c, renderID, bucket, o.interval, stdout, newProgressBar(stderr))
+}
+
+// requestBody builds the body of POST /renders from the flags.
+func requestBody(o options, stdin io.Reader) ([]byte, error) {
+	req := map[string]any{"composition": o.composition}
+	for k, v := range o.extra {
+		req[k] = v
+	}
+	for key, value := range map[string]string{"codec": o.codec, "serveUrl": o.serveURL, "outputKey": o.outputKey} {
+		if value != "" {
+			req[key] = value
+		}
+	}
+	if o.props != "" {
+		props, err := readProps(o.props, stdin)
+		if err != nil {
+			return nil, err
+		}
+		req["inputProps"] = props
+	}
+	return json.Marshal(req)
+}
+
+// readProps reads -props: inline JSON, - for standard input, or a file.
+func readProps(arg string, stdin io.Reader) (json.RawMessage, error) {
+	var raw []byte
+	var err error
+	switch {
+	case strings.HasPrefix(strings.TrimSpace(arg), "{"):
+		raw = []byte(arg)
+	case arg == "-":
+		raw, err = io.ReadAll(stdin)
+	default:
+		raw, err = os.ReadFile(arg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("-props: %w", err)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, fmt.Errorf("-props must be a JSON object: %v", err)
+	}
+	return raw, nil
+}
+
+// watch polls the render until it is done or failed and says how it went.
+func watch(ctx context.Context, c *client, renderID, bucket string, interval time.Duration, stdout io.Writer, bar *progressBar) int {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		p, err := c.progress(ctx, renderID, bucket)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+			bar.finish()
+			fmt.Fprintf(bar.w, "stopped watching render %s before it finished; resume with: render progress %s %s\n", renderID, renderID, bucket)
+			return exitWatchTimeout
+		case err != nil:
+			bar.finish()
+			fmt.Fprintln(bar.w, err)
+			return exitAPIError
+		}
+		bar.update(p)
+		switch p.State {
+		case "done":
+			bar.finish()
+			switch {
+			case p.Output != nil:
+				fmt.Fprintln(stdout, p.Output.S3URI)
+			case p.OutputFile != nil:
+				fmt.Fprintln(stdout, *p.OutputFile)
+			}
+			return exitDone
+		case "failed":
+			bar.finish()
+			fmt.Fprintf(bar.w, "render %s failed:\n", renderID)
+			for _, e := range p.Errors {
+				fmt.Fprintf(bar.w, "  %s\n", e.Message)
+			}
+			return exitRenderFail
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+// stackOutput reads one output of a deployed stack.
+func stackOutput(ctx context.Context, cfg aws.Config, stack, key string) (string, error) {
+	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		return "", fmt.Errorf("read the %s output of stack %s: %w", key, stack, err)
+	}
+	for _, s := range out.Stacks {
+		for _, o := range s.Outputs {
+			if aws.ToString(o.OutputKey) == key {
+				return aws.ToString(o.OutputValue), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("stack %s has no output %s", stack, key)
+}
