@@ -265,6 +265,19 @@ func readVector(tb testing.TB, name string) json.RawMessage {
 	return b
 }
 
+// assertSameJSON compares two JSON documents as values, key order aside.
+func assertSameJSON(t *testing.T, got, want []byte) {
+	t.Helper()
+	var g, w any
+	json.Unmarshal(got, &g)
+	json.Unmarshal(want, &w)
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if !bytes.Equal(gb, wb) {
+		t.Errorf("payload differs from Remotion's:\n got %s\nwant %s", gb, wb)
+	}
+}
+
 func errorCode(body map[string]any) string {
 	e, _ := body["error"].(map[string]any)
 	code, _ := e["code"].(string)
@@ -293,14 +306,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 		if len(inv) != 1 || inv[0].FunctionName != e2eFunctionName {
 			t.Fatalf("invocations: %+v", inv)
 		}
-		var got, want any
-		json.Unmarshal(inv[0].Payload, &got)
-		json.Unmarshal(readVector(t, "start-default.json"), &want)
-		gb, _ := json.Marshal(got)
-		wb, _ := json.Marshal(want)
-		if !bytes.Equal(gb, wb) {
-			t.Errorf("payload differs from start-default.json:\n got %s\nwant %s", gb, wb)
-		}
+		assertSameJSON(t, inv[0].Payload, readVector(t, "start-default.json"))
 	})
 
 	for _, tt := range []struct {
@@ -319,14 +325,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || body["state"] != tt.state {
 				t.Fatalf("got %d %v, want 200 %s", resp.StatusCode, body, tt.state)
 			}
-			var got, want any
-			json.Unmarshal(srv.Invocations()[before].Payload, &got)
-			json.Unmarshal(readVector(t, "status.json"), &want)
-			gb, _ := json.Marshal(got)
-			wb, _ := json.Marshal(want)
-			if !bytes.Equal(gb, wb) {
-				t.Errorf("status payload differs from status.json:\n got %s\nwant %s", gb, wb)
-			}
+			assertSameJSON(t, srv.Invocations()[before].Payload, readVector(t, "status.json"))
 		})
 	}
 

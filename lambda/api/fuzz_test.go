@@ -8,8 +8,9 @@ import (
 )
 
 // FuzzDecodeStart feeds arbitrary bodies to the decoding and validation of
-// POST /renders: it must never panic, and every body is either a valid set
-// of options or a 4xx that names a code and says what was wrong.
+// POST /renders, as the handler runs them before any call: it must never
+// panic, and every body is either a valid set of options or a 4xx that names
+// a code and says what was wrong.
 func FuzzDecodeStart(f *testing.F) {
 	for _, seed := range []string{
 		`{"composition":"MyComp","inputProps":{"title":"Hello","n":1}}`,
@@ -37,6 +38,11 @@ func FuzzDecodeStart(f *testing.F) {
 			handler = &withBucket
 		}
 		opts, aerr := handler.decodeStart(&events.APIGatewayV2HTTPRequest{Body: body})
+		if aerr == nil {
+			if err := opts.Validate(); err != nil {
+				opts, aerr = nil, validationError(err)
+			}
+		}
 		if aerr != nil {
 			if opts != nil {
 				t.Fatal("both options and an error")
@@ -48,9 +54,6 @@ func FuzzDecodeStart(f *testing.F) {
 				t.Fatalf("unexpected status %d", aerr.Status)
 			}
 			return
-		}
-		if err := opts.Validate(); err != nil {
-			t.Fatalf("accepted options fail validation: %v", err)
 		}
 		if opts.ServeURL == "" {
 			t.Fatal("accepted options have no serve URL")

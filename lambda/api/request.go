@@ -26,8 +26,9 @@ type startRequest struct {
 	OutputKey *string `json:"outputKey"`
 }
 
-// decodeStart reads and checks the body of POST /renders. Every failure is an
-// *apiError that names what was wrong.
+// decodeStart reads the body of POST /renders and applies the deployment's
+// serve URL and output bucket. Every failure is an *apiError that names what
+// was wrong.
 func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*remotion.RenderOptions, *apiError) {
 	if ct := header(req.Headers, "content-type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -61,12 +62,11 @@ func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*remotion.Re
 		return nil, &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the body has data after its JSON object: send exactly one object"}
 	}
 
+	// Remotion's own rules are checked by the client, which every render
+	// passes through; these are the deployment's.
 	opts := &sr.RenderOptions
 	if aerr := h.applyServeURL(opts); aerr != nil {
 		return nil, aerr
-	}
-	if err := opts.Validate(); err != nil {
-		return nil, validationError(err)
 	}
 	if aerr := h.applyOutput(opts, sr.OutputKey); aerr != nil {
 		return nil, aerr
