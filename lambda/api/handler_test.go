@@ -586,7 +586,9 @@ func TestLargePropsGoThroughS3EndToEnd(t *testing.T) {
 	if status != http.StatusAccepted {
 		t.Fatalf("status %d", status)
 	}
-	var p struct{ InputProps struct{ Type, Hash, BucketName string } }
+	var p struct {
+		InputProps struct{ Type, Hash, BucketName string }
+	}
 	json.Unmarshal(f.srv.Invocations()[0].Payload, &p)
 	stored, ok := f.srv.Object(bucket, remotion.InputPropsKey(p.InputProps.Hash))
 	if p.InputProps.Type != "bucket-url" || !ok || string(stored) != props {
