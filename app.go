@@ -24,26 +24,31 @@ import (
 // Context keys, with their defaults. cdk.json repeats the defaults so that a
 // fork sees what it can change; a test keeps the two in step.
 const (
-	keyStackName            = "stackName"
-	keyFunctionName         = "remotionFunctionName"
-	keyRegion               = "remotionRegion"
-	keyVersion              = "remotionVersion"
-	keyServeURL             = "serveUrl"
-	keyServeURLAllowList    = "serveUrlAllowList"
-	keyPolicyName           = "executionPolicyName"
-	keyLogRetentionDays     = "logRetentionDays"
-	keyOutputBucket         = "outputBucket"
-	keyOutputBucketRemoval  = "outputBucketRemovalPolicy"
-	keyRenderRoleName       = "renderRoleName"
-	keyAPIAuthorization     = "apiAuthorization"
-	keyJWTIssuer            = "jwtIssuer"
-	keyJWTAudience          = "jwtAudience"
-	keyThrottleRateLimit    = "throttleRateLimit"
-	keyThrottleBurstLimit   = "throttleBurstLimit"
-	keyMaxRequestBodyBytes  = "maxRequestBodyBytes"
-	keyReservedConcurrency  = "reservedConcurrency"
-	keyNag                  = "nag"
-	functionDir             = "lambda"
+	keyStackName           = "stackName"
+	keyFunctionName        = "remotionFunctionName"
+	keyRegion              = "remotionRegion"
+	keyVersion             = "remotionVersion"
+	keyServeURL            = "serveUrl"
+	keyServeURLAllowList   = "serveUrlAllowList"
+	keyPolicyName          = "executionPolicyName"
+	keyLogRetentionDays    = "logRetentionDays"
+	keyOutputBucket        = "outputBucket"
+	keyOutputBucketRemoval = "outputBucketRemovalPolicy"
+	keyRenderRoleName      = "renderRoleName"
+	keyAPIAuthorization    = "apiAuthorization"
+	keyJWTIssuer           = "jwtIssuer"
+	keyJWTAudience         = "jwtAudience"
+	keyThrottleRateLimit   = "throttleRateLimit"
+	keyThrottleBurstLimit  = "throttleBurstLimit"
+	keyMaxRequestBodyBytes = "maxRequestBodyBytes"
+	keyReservedConcurrency = "reservedConcurrency"
+	keyNag                 = "nag"
+)
+
+const (
+	// functionDir holds the trigger function's main package.
+	functionDir = "lambda"
+	// createOutputBucketValue, as outputBucket, has the stack create the bucket.
 	createOutputBucketValue = "create"
 )
 

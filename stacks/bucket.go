@@ -51,14 +51,10 @@ func newOutputBucket(stack awscdk.Stack, cfg OutputBucketConfig, role awsiam.IRo
 				"lets the role "+cfg.RenderRoleName+" s3:PutObject and s3:GetObject on its objects and s3:ListBucket on it: "+
 				"see \"Render into your own bucket\" in the README for the statement to add."), nil)
 	case CreateOutputBucket:
-		removal := awscdk.RemovalPolicy_RETAIN
-		if cfg.DestroyOnRemoval {
-			removal = awscdk.RemovalPolicy_DESTROY
-		}
-		accessLogs := newPrivateBucket(stack, "OutputBucketAccessLogs", removal, cfg.DestroyOnRemoval, nil)
+		accessLogs := newPrivateBucket(stack, "OutputBucketAccessLogs", cfg.DestroyOnRemoval, nil)
 		accept(accessLogs,
 			finding{"AwsSolutions-S1", "", "This is the access log bucket of the output bucket; logging its own access would log the log deliveries."})
-		created := newPrivateBucket(stack, "OutputBucket", removal, cfg.DestroyOnRemoval, accessLogs)
+		created := newPrivateBucket(stack, "OutputBucket", cfg.DestroyOnRemoval, accessLogs)
 		// Remotion's render function writes the file under its own role and
 		// then reads it back, so that role, and only it, is let in.
 		renderRole := awsiam.NewArnPrincipal(stack.FormatArn(&awscdk.ArnComponents{
@@ -93,15 +89,20 @@ func newOutputBucket(stack awscdk.Stack, cfg OutputBucketConfig, role awsiam.IRo
 }
 
 // newPrivateBucket creates a bucket nobody outside the account can reach:
-// public access blocked, ACLs disabled, SSL only, encrypted at rest.
-func newPrivateBucket(stack awscdk.Stack, id string, removal awscdk.RemovalPolicy, autoDelete bool, accessLogs awss3.IBucket) awss3.Bucket {
+// public access blocked, ACLs disabled, SSL only, encrypted at rest. It is
+// kept, with what it holds, when the stack is destroyed, unless destroy.
+func newPrivateBucket(stack awscdk.Stack, id string, destroy bool, accessLogs awss3.IBucket) awss3.Bucket {
+	removal := awscdk.RemovalPolicy_RETAIN
+	if destroy {
+		removal = awscdk.RemovalPolicy_DESTROY
+	}
 	props := &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
 		RemovalPolicy:     removal,
-		AutoDeleteObjects: jsii.Bool(autoDelete),
+		AutoDeleteObjects: jsii.Bool(destroy),
 	}
 	if accessLogs != nil {
 		props.ServerAccessLogsBucket = accessLogs

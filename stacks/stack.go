@@ -119,7 +119,7 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 
 	api := newHTTPAPI(stack, fn, props.Access, cfg.LogRetention)
 
-	output(stack, "ApiUrl", api.ApiEndpoint(), "Base URL of the render API: POST /renders, GET /renders/{renderId} (SigV4-signed)", "")
+	output(stack, "ApiUrl", api.ApiEndpoint(), "Base URL of the render API: POST /renders, GET /renders/{renderId}", "")
 	output(stack, "ExecutionPolicyArn", executionPolicy.ManagedPolicyArn(),
 		"ARN of "+cfg.ExecutionPolicyName+": attach it to an EC2 instance role or a Fargate task role to render from there", *stack.StackName()+"-ExecutionPolicyArn")
 	output(stack, "ExecutionRoleArn", role.RoleArn(), "ARN of the trigger function's execution role", "")
