@@ -336,8 +336,8 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 		code   string
 	}{
 		{"version mismatch", standin.Reply{Body: map[string]string{"type": "error", "message": "Version mismatch: the function has version 4.0.526"}}, 502, "version_mismatch"},
-		{"render function missing", standin.Reply{ErrorType: "ResourceNotFoundException", Status: 404, Body: map[string]string{"Message": "Function not found"}}, 502, "render_function_not_found"},
-		{"access denied", standin.Reply{ErrorType: "AccessDeniedException", Status: 403, Body: map[string]string{"Message": "denied"}}, 502, "access_denied"},
+		{"render function missing", standin.FunctionNotFound, 502, "render_function_not_found"},
+		{"access denied", standin.AccessDenied, 502, "access_denied"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			replies.set(tt.reply)

@@ -38,10 +38,6 @@ func vector(t testing.TB, name string) json.RawMessage {
 
 var started = standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": renderID}}
 
-func always(r standin.Reply) func(standin.Invocation) standin.Reply {
-	return func(standin.Invocation) standin.Reply { return r }
-}
-
 type fixture struct {
 	h    *api.Handler
 	srv  *standin.Server
@@ -122,7 +118,7 @@ func errorOf(body map[string]any) (code, field, message string) {
 }
 
 func TestStartRenderAnswers202WithWhereToPoll(t *testing.T) {
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 
 	status, body := f.do(t, post(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1}}`))
 
@@ -138,7 +134,7 @@ func TestStartRenderAnswers202WithWhereToPoll(t *testing.T) {
 // The payload for the inputs behind Remotion's own start-default.json must be
 // that file, key for key, after passing through the HTTP API.
 func TestStartRenderSendsRemotionsPayload(t *testing.T) {
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 
 	f.do(t, post(`{"composition":"MyComp","codec":"h264","inputProps":{"title":"Hello","n":1}}`))
 
@@ -174,7 +170,7 @@ func TestProgressReportsEachState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.state+" "+tt.vector, func(t *testing.T) {
-			f := newFixture(t, api.Config{}, always(standin.Reply{Body: vector(t, tt.vector)}))
+			f := newFixture(t, api.Config{}, standin.Always(standin.Reply{Body: vector(t, tt.vector)}))
 
 			status, body := f.do(t, get(renderID, map[string]string{"bucket": bucket}))
 
@@ -199,7 +195,7 @@ func TestProgressReportsEachState(t *testing.T) {
 }
 
 func TestFatalRenderErrorsAreReportedWithoutStacks(t *testing.T) {
-	f := newFixture(t, api.Config{}, always(standin.Reply{Body: vector(t, "progress-fatal.json")}))
+	f := newFixture(t, api.Config{}, standin.Always(standin.Reply{Body: vector(t, "progress-fatal.json")}))
 
 	_, body := f.do(t, get(renderID, map[string]string{"bucket": bucket}))
 
@@ -321,7 +317,7 @@ func TestBadRequestsNameTheField(t *testing.T) {
 		// routes
 		{"unknown route", events.APIGatewayV2HTTPRequest{RouteKey: "DELETE /renders/{renderId}"}, 404, "not_found", ""},
 	}
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(f.srv.Invocations())
@@ -343,7 +339,7 @@ func TestBadRequestsNameTheField(t *testing.T) {
 }
 
 func TestServeURLIsRequiredWithoutADefault(t *testing.T) {
-	f := newFixture(t, api.Config{}, always(started))
+	f := newFixture(t, api.Config{}, standin.Always(started))
 
 	status, body := f.do(t, post(`{"composition":"C"}`))
 
@@ -353,7 +349,7 @@ func TestServeURLIsRequiredWithoutADefault(t *testing.T) {
 }
 
 func TestServeURLOnTheAllowListIsRendered(t *testing.T) {
-	f := newFixture(t, api.Config{}, always(started))
+	f := newFixture(t, api.Config{}, standin.Always(started))
 
 	status, _ := f.do(t, post(`{"composition":"C","serveUrl":"`+serveURL+`"}`))
 
@@ -368,7 +364,7 @@ func TestServeURLOnTheAllowListIsRendered(t *testing.T) {
 }
 
 func TestBase64BodiesAreDecoded(t *testing.T) {
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 	req := post(base64.StdEncoding.EncodeToString([]byte(`{"composition":"C"}`)))
 	req.IsBase64Encoded = true
 
@@ -385,9 +381,9 @@ func TestUpstreamFailuresMapToStatusAndCode(t *testing.T) {
 		code   string
 	}{
 		{"version mismatch", standin.Reply{Body: map[string]string{"type": "error", "message": "Version mismatch: the function has version 4.0.526"}}, 502, "version_mismatch"},
-		{"function missing", standin.Reply{ErrorType: "ResourceNotFoundException", Status: 404, Body: map[string]string{"Message": "Function not found"}}, 502, "render_function_not_found"},
-		{"access denied", standin.Reply{ErrorType: "AccessDeniedException", Status: 403, Body: map[string]string{"Message": "denied"}}, 502, "access_denied"},
-		{"throttled", standin.Reply{ErrorType: "TooManyRequestsException", Status: 429, Body: map[string]string{}}, 429, "throttled"},
+		{"function missing", standin.FunctionNotFound, 502, "render_function_not_found"},
+		{"access denied", standin.AccessDenied, 502, "access_denied"},
+		{"throttled", standin.Throttled, 429, "throttled"},
 		{"rejected", standin.Reply{Body: map[string]string{"type": "error", "message": "Bad", "stack": "at x"}}, 502, "render_rejected"},
 		{"crashed", standin.Reply{FunctionError: "Unhandled", Body: map[string]any{"errorMessage": "boom", "trace": []string{"at y"}}}, 502, "render_function_error"},
 		{"service error", standin.Reply{ErrorType: "ServiceException", Status: 500, Body: map[string]string{}}, 502, "upstream_error"},
@@ -395,7 +391,7 @@ func TestUpstreamFailuresMapToStatusAndCode(t *testing.T) {
 	for _, tt := range tests {
 		for _, req := range []events.APIGatewayV2HTTPRequest{post(`{"composition":"C"}`), get(renderID, map[string]string{"bucket": bucket})} {
 			t.Run(tt.name+" "+req.RouteKey, func(t *testing.T) {
-				f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(tt.reply))
+				f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(tt.reply))
 
 				status, body := f.do(t, req)
 
@@ -413,7 +409,7 @@ func TestUpstreamFailuresMapToStatusAndCode(t *testing.T) {
 
 func TestSlowRenderFunctionAnswers504BeforeTheFunctionsDeadline(t *testing.T) {
 	f := newFixture(t, api.Config{DefaultServeURL: serveURL, DeadlineMargin: 50 * time.Millisecond},
-		always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
+		standin.Always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 
@@ -428,7 +424,7 @@ func TestSlowRenderFunctionAnswers504BeforeTheFunctionsDeadline(t *testing.T) {
 }
 
 func TestEachRequestIsLoggedOnceWithoutItsBody(t *testing.T) {
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 
 	f.do(t, post(`{"composition":"C","inputProps":{"secret":"hunter2"}}`))
 
@@ -468,7 +464,7 @@ type errFake string
 func (e errFake) Error() string { return string(e) }
 
 func BenchmarkStartThroughHandler(b *testing.B) {
-	f := newFixture(b, api.Config{DefaultServeURL: serveURL}, always(started))
+	f := newFixture(b, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 	req := post(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1},"codec":"h264","crf":20}`)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -489,7 +485,7 @@ func TestEveryFieldRejectsTheWrongType(t *testing.T) {
 		"concurrency": `"10"`, "maxRetries": `true`, "timeoutInMilliseconds": `"30000"`,
 		"scale": `"1"`, "muted": `1`, "metadata": `"a=b"`, "envVariables": `["A=B"]`, "outputKey": `{}`,
 	}
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 	for field, value := range wrong {
 		t.Run(field, func(t *testing.T) {
 			status, body := f.do(t, post(`{"composition":"C","`+field+`":`+value+`}`))
@@ -525,7 +521,7 @@ func TestOutOfRangeValuesAreRefused(t *testing.T) {
 		{`"frameRange":[0]`, "frameRange"},
 		{`"frameRange":[0.5,2]`, "frameRange"},
 	}
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
 			status, body := f.do(t, post(`{"composition":"C",`+tt.body+`}`))
@@ -560,7 +556,7 @@ func TestLargePropsFailuresInS3AreNamed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+			f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 			tt.setup(f.srv)
 
 			status, body := f.do(t, post(bigBody))
@@ -577,7 +573,7 @@ func TestLargePropsFailuresInS3AreNamed(t *testing.T) {
 }
 
 func TestLargePropsGoThroughS3EndToEnd(t *testing.T) {
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
 	f.srv.AddBucket(bucket, standin.Region)
 	props := `{"text":"` + strings.Repeat("x", remotion.MaxInlinePayloadSize) + `"}`
 

@@ -16,7 +16,7 @@ const outputBucket = "output-bucket"
 // The seed's example renders into output-bucket under my-output; Remotion's
 // client sends start-output-bucket.json for it.
 func TestRenderIntoTheOutputBucketSendsRemotionsPayload(t *testing.T) {
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL, OutputBucket: outputBucket}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL, OutputBucket: outputBucket}, standin.Always(started))
 
 	status, body := f.do(t, post(`{"composition":"MyComp","codec":"h264","inputProps":{"title":"Hello","n":1},"outputKey":"my-output"}`))
 
@@ -41,7 +41,7 @@ func TestDefaultOutputKeyIsAUniqueNameWithTheCodecsExtension(t *testing.T) {
 		{"gif", "gif"}, {"mp3", "mp3"}, {"aac", "aac"}, {"wav", "wav"},
 	}
 	pattern := regexp.MustCompile(`^renders/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.([a-z0-9]+)$`)
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL, OutputBucket: outputBucket}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL, OutputBucket: outputBucket}, standin.Always(started))
 	seen := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.codec, func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestDefaultOutputKeyIsAUniqueNameWithTheCodecsExtension(t *testing.T) {
 }
 
 func TestEveryRenderGoesToTheOutputBucketWithoutACLs(t *testing.T) {
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL, OutputBucket: outputBucket}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL, OutputBucket: outputBucket}, standin.Always(started))
 
 	f.do(t, post(`{"composition":"C","privacy":"no-acl"}`))
 
@@ -94,7 +94,7 @@ func TestBadOutputRequestsNameTheField(t *testing.T) {
 		{"non-ASCII", `"renders/vidéo.mp4"`, "outputKey"},
 		{"query", `"a.mp4?x=1"`, "outputKey"},
 	}
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL, OutputBucket: outputBucket}, always(started))
+	f := newFixture(t, api.Config{DefaultServeURL: serveURL, OutputBucket: outputBucket}, standin.Always(started))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := f.do(t, post(`{"composition":"C","outputKey":`+tt.body+`}`))
@@ -131,7 +131,7 @@ func TestProgressReportsWhereTheOutputLanded(t *testing.T) {
 	done["outBucket"] = outputBucket
 	done["outKey"] = "renders/clip.mp4"
 	done["outputFile"] = "https://s3.us-east-1.amazonaws.com/output-bucket/renders/clip.mp4"
-	f := newFixture(t, api.Config{OutputBucket: outputBucket}, always(standin.Reply{Body: done}))
+	f := newFixture(t, api.Config{OutputBucket: outputBucket}, standin.Always(standin.Reply{Body: done}))
 
 	status, body := f.do(t, get(renderID, map[string]string{"bucket": bucket}))
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,10 +41,6 @@ func newClient(t *testing.T, respond func(standin.Invocation) standin.Reply) (*r
 	return c, srv
 }
 
-func always(r standin.Reply) func(standin.Invocation) standin.Reply {
-	return func(standin.Invocation) standin.Reply { return r }
-}
-
 var started = standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": "abcdef1234"}}
 
 func options() *remotion.RenderOptions {
@@ -53,7 +48,7 @@ func options() *remotion.RenderOptions {
 }
 
 func TestStartRenderInvokesTheFunctionAndReturnsTheRender(t *testing.T) {
-	c, srv := newClient(t, always(started))
+	c, srv := newClient(t, standin.Always(started))
 
 	res, err := c.StartRender(context.Background(), options())
 
@@ -77,7 +72,7 @@ func TestStartRenderInvokesTheFunctionAndReturnsTheRender(t *testing.T) {
 }
 
 func TestStartRenderRefusesInvalidOptionsWithoutCallingTheFunction(t *testing.T) {
-	c, srv := newClient(t, always(started))
+	c, srv := newClient(t, standin.Always(started))
 	o := options()
 	crf := 70
 	o.Crf = &crf
@@ -108,7 +103,7 @@ func TestRenderProgressReadsEachStage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.vector, func(t *testing.T) {
-			c, srv := newClient(t, always(standin.Reply{Body: vector(t, tt.vector)}))
+			c, srv := newClient(t, standin.Always(standin.Reply{Body: vector(t, tt.vector)}))
 
 			p, err := c.RenderProgress(context.Background(), bucket, "abcdef1234")
 
@@ -154,18 +149,18 @@ func TestUpstreamFailuresAreClassified(t *testing.T) {
 			remotion.KindVersionMismatch, "4.0.527"},
 		{"unhandled crash", standin.Reply{FunctionError: "Unhandled", Body: map[string]any{"errorType": "TypeError", "errorMessage": "x is undefined\n    at y", "trace": []string{"at a"}}},
 			remotion.KindFunctionCrashed, "x is undefined"},
-		{"function not found", standin.Reply{ErrorType: "ResourceNotFoundException", Status: http.StatusNotFound, Body: map[string]string{"Type": "User", "Message": "Function not found"}},
+		{"function not found", standin.FunctionNotFound,
 			remotion.KindFunctionNotFound, "npx remotion lambda functions deploy"},
-		{"access denied", standin.Reply{ErrorType: "AccessDeniedException", Status: http.StatusForbidden, Body: map[string]string{"Message": "not authorized to perform lambda:InvokeFunction"}},
+		{"access denied", standin.AccessDenied,
 			remotion.KindAccessDenied, "remotion-executionrole-policy"},
-		{"throttled", standin.Reply{ErrorType: "TooManyRequestsException", Status: http.StatusTooManyRequests, Body: map[string]string{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}},
+		{"throttled", standin.Throttled,
 			remotion.KindThrottled, "throttling"},
 		{"not JSON", standin.Reply{Body: json.RawMessage(`"just a string"`)}, remotion.KindUpstream, "not what this client understands"},
 		{"unknown type", standin.Reply{Body: map[string]string{"type": "maybe"}}, remotion.KindUpstream, "unknown type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := newClient(t, always(tt.reply))
+			c, _ := newClient(t, standin.Always(tt.reply))
 
 			_, err := c.StartRender(context.Background(), options())
 
@@ -191,7 +186,7 @@ func TestThrottlingIsRetriedBeforeItIsReported(t *testing.T) {
 	c, _ := newClient(t, func(standin.Invocation) standin.Reply {
 		calls++
 		if calls < 3 {
-			return standin.Reply{ErrorType: "TooManyRequestsException", Status: http.StatusTooManyRequests, Body: map[string]string{}}
+			return standin.Throttled
 		}
 		return started
 	})
@@ -205,7 +200,7 @@ func TestThrottlingIsRetriedBeforeItIsReported(t *testing.T) {
 }
 
 func TestSlowFunctionHitsTheDeadline(t *testing.T) {
-	c, _ := newClient(t, always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
+	c, _ := newClient(t, standin.Always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 
@@ -218,7 +213,7 @@ func TestSlowFunctionHitsTheDeadline(t *testing.T) {
 }
 
 func TestLargePropsGoThroughTheRegionsRemotionBucket(t *testing.T) {
-	c, srv := newClient(t, always(started))
+	c, srv := newClient(t, standin.Always(started))
 	srv.AddBucket(bucket, standin.Region)
 	srv.AddBucket("remotionlambda-euwest1-zzzzzzzzzz", "eu-west-1")
 	srv.AddBucket("someone-elses-bucket", standin.Region)
@@ -265,7 +260,7 @@ func TestLargePropsNeedExactlyOneRemotionBucket(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, srv := newClient(t, always(started))
+			c, srv := newClient(t, standin.Always(started))
 			for _, b := range tt.buckets {
 				srv.AddBucket(b, standin.Region)
 			}
@@ -285,7 +280,7 @@ func TestLargePropsNeedExactlyOneRemotionBucket(t *testing.T) {
 }
 
 func TestNewNeedsAVersionFromConfigOrName(t *testing.T) {
-	srv := standin.Start(always(started))
+	srv := standin.Start(standin.Always(started))
 	defer srv.Close()
 	if _, err := remotion.New(srv.AWSConfig(), remotion.Config{FunctionName: "remotion-render-custom"}); err == nil {
 		t.Error("New accepted a function name without a version and no version")

@@ -45,6 +45,21 @@ type Reply struct {
 	Delay time.Duration
 }
 
+// Always answers every invocation with r.
+func Always(r Reply) func(Invocation) Reply {
+	return func(Invocation) Reply { return r }
+}
+
+// Answers of the Invoke API itself, as Lambda gives them.
+var (
+	FunctionNotFound = Reply{ErrorType: "ResourceNotFoundException", Status: http.StatusNotFound,
+		Body: map[string]string{"Type": "User", "Message": "Function not found"}}
+	AccessDenied = Reply{ErrorType: "AccessDeniedException", Status: http.StatusForbidden,
+		Body: map[string]string{"Message": "not authorized to perform: lambda:InvokeFunction"}}
+	Throttled = Reply{ErrorType: "TooManyRequestsException", Status: http.StatusTooManyRequests,
+		Body: map[string]string{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}}
+)
+
 // Server is the stand-in. Its zero value is not usable; call Start.
 type Server struct {
 	srv     *httptest.Server
