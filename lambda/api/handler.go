@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -83,7 +84,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	defer func() {
 		if p := recover(); p != nil {
 			aerr = &apiError{Status: http.StatusInternalServerError, Code: "internal_error",
-				Message: "the function failed unexpectedly; the request ID is in its logs", cause: fmt.Errorf("panic: %v", p)}
+				Message: "the function failed unexpectedly; the request ID is in its logs", cause: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
 			resp = errorResponse(aerr)
 		}
 		h.logRequest(ctx, &req, resp.StatusCode, renderID, aerr, time.Since(begin))

@@ -591,3 +591,24 @@ func TestLargePropsGoThroughS3EndToEnd(t *testing.T) {
 		t.Errorf("inputProps %+v, stored %v (%d bytes)", p.InputProps, ok, len(stored))
 	}
 }
+
+// A bug must still answer JSON, without its stack, and log what happened.
+func TestPanicsAnswer500AndAreLogged(t *testing.T) {
+	logs := &bytes.Buffer{}
+	h, err := api.New(nil, api.Config{DefaultServeURL: serveURL}, slog.New(slog.NewJSONHandler(logs, nil))) // no client: calling it panics
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	resp, err := h.Handle(context.Background(), post(`{"composition":"C"}`))
+
+	if err != nil || resp.StatusCode != http.StatusInternalServerError || !strings.Contains(resp.Body, `"code":"internal_error"`) {
+		t.Fatalf("got %v %d %s", err, resp.StatusCode, resp.Body)
+	}
+	if strings.Contains(resp.Body, "goroutine") || strings.Contains(resp.Body, ".go:") {
+		t.Errorf("the response leaks a stack: %s", resp.Body)
+	}
+	if !strings.Contains(logs.String(), "panic:") || !strings.Contains(logs.String(), `"status":500`) {
+		t.Errorf("the panic is not logged: %s", logs)
+	}
+}
