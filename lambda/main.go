@@ -17,18 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/remotion"
-)
-
-// Environment variables the stack sets.
-const (
-	envFunctionName = "REMOTION_FUNCTION_NAME"
-	envRegion       = "REMOTION_REGION"
-	envVersion      = "REMOTION_VERSION"
-	envServeURL     = "REMOTION_SERVE_URL"
-	envAllowList    = "REMOTION_SERVE_URL_ALLOW_LIST"
-	envOutputBucket = "OUTPUT_BUCKET"
-	envMaxBodyBytes = "MAX_REQUEST_BODY_BYTES"
 )
 
 func main() {
@@ -46,9 +36,9 @@ func main() {
 
 // newHandler builds the API from the environment, once per cold start.
 func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
-	fn := os.Getenv(envFunctionName)
+	fn := os.Getenv(env.FunctionName)
 	if fn == "" {
-		return nil, fmt.Errorf("%s is not set: name the Remotion render function", envFunctionName)
+		return nil, fmt.Errorf("%s is not set: name the Remotion render function", env.FunctionName)
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -56,22 +46,22 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 	}
 	client, err := remotion.New(awsCfg, remotion.Config{
 		FunctionName: fn,
-		Region:       os.Getenv(envRegion),
-		Version:      os.Getenv(envVersion),
+		Region:       os.Getenv(env.Region),
+		Version:      os.Getenv(env.Version),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: set %s", err, envVersion)
+		return nil, fmt.Errorf("%w: set %s", err, env.Version)
 	}
 	cfg := api.Config{
-		DefaultServeURL: os.Getenv(envServeURL),
-		OutputBucket:    os.Getenv(envOutputBucket),
+		DefaultServeURL: os.Getenv(env.ServeURL),
+		OutputBucket:    os.Getenv(env.OutputBucket),
 	}
-	if v := os.Getenv(envMaxBodyBytes); v != "" {
+	if v := os.Getenv(env.MaxRequestBodyBytes); v != "" {
 		if cfg.MaxBodyBytes, err = strconv.Atoi(v); err != nil || cfg.MaxBodyBytes <= 0 {
-			return nil, fmt.Errorf("%s=%q is not a positive number of bytes", envMaxBodyBytes, v)
+			return nil, fmt.Errorf("%s=%q is not a positive number of bytes", env.MaxRequestBodyBytes, v)
 		}
 	}
-	if list := os.Getenv(envAllowList); list != "" {
+	if list := os.Getenv(env.ServeURLAllowList); list != "" {
 		for _, p := range strings.Split(list, ",") {
 			cfg.ServeURLAllowList = append(cfg.ServeURLAllowList, strings.TrimSpace(p))
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/policies"
 )
 
@@ -89,16 +90,16 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 	if region == "" {
 		region = *stack.Region()
 	}
-	env := map[string]*string{
-		"REMOTION_FUNCTION_NAME":        jsii.String(cfg.RemotionFunctionName),
-		"REMOTION_REGION":               jsii.String(region),
-		"REMOTION_VERSION":              jsii.String(cfg.RemotionVersion),
-		"REMOTION_SERVE_URL":            jsii.String(cfg.ServeURL),
-		"REMOTION_SERVE_URL_ALLOW_LIST": jsii.String(strings.Join(cfg.ServeURLAllowList, ",")),
-		"MAX_REQUEST_BODY_BYTES":        jsii.String(strconv.Itoa(props.Access.MaxRequestBodyBytes)),
+	environment := map[string]*string{
+		env.FunctionName:        jsii.String(cfg.RemotionFunctionName),
+		env.Region:              jsii.String(region),
+		env.Version:             jsii.String(cfg.RemotionVersion),
+		env.ServeURL:            jsii.String(cfg.ServeURL),
+		env.ServeURLAllowList:   jsii.String(strings.Join(cfg.ServeURLAllowList, ",")),
+		env.MaxRequestBodyBytes: jsii.String(strconv.Itoa(props.Access.MaxRequestBodyBytes)),
 	}
 	if bucket := newOutputBucket(stack, cfg.OutputBucket, role); bucket != nil {
-		env["OUTPUT_BUCKET"] = bucket.BucketName()
+		environment[env.OutputBucket] = bucket.BucketName()
 	}
 
 	fn := awslambda.NewFunction(stack, jsii.String("TriggerFunction"), &awslambda.FunctionProps{
@@ -112,7 +113,7 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 		Timeout:       awscdk.Duration_Seconds(jsii.Number(functionTimeoutSeconds)),
 		LogGroup:      logGroup,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
-		Environment:   &env,
+		Environment:   &environment,
 
 		ReservedConcurrentExecutions: reservedConcurrency(props.Access.ReservedConcurrency),
 	})

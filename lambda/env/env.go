@@ -1,0 +1,23 @@
+// Package env names the environment variables through which the stack
+// configures the trigger function: the stack sets them, the function reads
+// them, and both use these names.
+package env
+
+const (
+	// FunctionName is the Remotion render function's name or ARN. Required.
+	FunctionName = "REMOTION_FUNCTION_NAME"
+	// Region is the render function's region; empty means the function's own.
+	Region = "REMOTION_REGION"
+	// Version is the Remotion version the render function runs; empty means
+	// the one in its name.
+	Version = "REMOTION_VERSION"
+	// ServeURL is the site rendered when a request names none.
+	ServeURL = "REMOTION_SERVE_URL"
+	// ServeURLAllowList holds the comma-separated patterns a request's
+	// serveUrl must match.
+	ServeURLAllowList = "REMOTION_SERVE_URL_ALLOW_LIST"
+	// OutputBucket, when set, receives every render.
+	OutputBucket = "OUTPUT_BUCKET"
+	// MaxRequestBodyBytes bounds a request's body.
+	MaxRequestBodyBytes = "MAX_REQUEST_BODY_BYTES"
+)
