@@ -76,7 +76,6 @@ func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*remotion.Re
 
 var jsonTypeNames = map[string]string{
 	"string": "a string", "bool": "true or false", "int": "an integer", "float64": "a number",
-	"map[string]string": "an object of strings", "RawMessage": "a JSON object",
 }
 
 // decodeError says which field of the body was wrong, and how.

@@ -4,7 +4,6 @@ package remotion
 type Progress struct {
 	reply
 	RenderID              string        `json:"renderId"`
-	Bucket                string        `json:"bucket"`
 	Done                  bool          `json:"done"`
 	FatalErrorEncountered bool          `json:"fatalErrorEncountered"`
 	OverallProgress       float64       `json:"overallProgress"`
