@@ -25,7 +25,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"remotion-lambda-iam/lambda/internal/standin"
+	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/lambda/remotion"
 )
 

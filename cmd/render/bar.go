@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"remotion-lambda-iam/lambda/api/wire"
 	"strings"
 )
 
@@ -28,7 +29,7 @@ func newProgressBar(w io.Writer) *progressBar {
 	return &progressBar{w: w, terminal: terminal, last: -1}
 }
 
-func (b *progressBar) update(p *progressResponse) {
+func (b *progressBar) update(p *wire.Progress) {
 	percent := int(p.OverallProgress * 100)
 	percent = max(0, min(100, percent))
 	line := fmt.Sprintf("%3d%%  %d frames  %s", percent, p.FramesRendered, p.Costs.DisplayCost)

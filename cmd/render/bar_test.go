@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"remotion-lambda-iam/lambda/api/wire"
 	"strings"
 	"testing"
 )
@@ -10,8 +11,8 @@ func TestBarRedrawsInPlaceOnATerminal(t *testing.T) {
 	var out bytes.Buffer
 	b := &progressBar{w: &out, terminal: true, last: -1}
 
-	b.update(&progressResponse{State: "rendering", OverallProgress: 0.5, FramesRendered: 20})
-	b.update(&progressResponse{State: "done", OverallProgress: 1, FramesRendered: 40})
+	b.update(&wire.Progress{State: wire.StateRendering, OverallProgress: 0.5, FramesRendered: 20})
+	b.update(&wire.Progress{State: wire.StateDone, OverallProgress: 1, FramesRendered: 40})
 	b.finish()
 
 	got := out.String()
@@ -28,7 +29,7 @@ func TestBarWritesALinePerPercentElsewhere(t *testing.T) {
 	b := &progressBar{w: &out, last: -1}
 
 	for _, p := range []float64{0, 0.001, 0.5, 0.504, 1} {
-		b.update(&progressResponse{State: "rendering", OverallProgress: p})
+		b.update(&wire.Progress{State: wire.StateRendering, OverallProgress: p})
 	}
 
 	if lines := strings.Count(out.String(), "\n"); lines != 3 {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"remotion-lambda-iam/lambda/api/wire"
 	"strings"
 	"time"
 
@@ -53,57 +54,28 @@ func newClient(apiURL string, cfg aws.Config) (*client, error) {
 
 // apiError is an error answer of the API.
 type apiError struct {
-	Status  int
-	Code    string
-	Field   string
-	Message string
+	Status int
+	Detail wire.Error
 }
 
 func (e *apiError) Error() string {
-	msg := fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
-	if e.Field != "" {
-		msg += " (field " + e.Field + ")"
+	msg := fmt.Sprintf("%d %s: %s", e.Status, e.Detail.Code, e.Detail.Message)
+	if e.Detail.Field != "" {
+		msg += " (field " + e.Detail.Field + ")"
 	}
 	return msg
 }
 
-type startResponse struct {
-	RenderID    string `json:"renderId"`
-	BucketName  string `json:"bucketName"`
-	ProgressURL string `json:"progressUrl"`
-	Output      *struct {
-		S3URI string `json:"s3Uri"`
-	} `json:"output"`
-}
-
-type progressResponse struct {
-	State           string  `json:"state"`
-	OverallProgress float64 `json:"overallProgress"`
-	FramesRendered  int     `json:"framesRendered"`
-	OutputFile      *string `json:"outputFile"`
-	Output          *struct {
-		S3URI string `json:"s3Uri"`
-		URL   string `json:"url"`
-	} `json:"output"`
-	Errors []struct {
-		Message string `json:"message"`
-		Fatal   bool   `json:"fatal"`
-	} `json:"errors"`
-	Costs struct {
-		DisplayCost string `json:"displayCost"`
-	} `json:"costs"`
-}
-
-func (c *client) start(ctx context.Context, body []byte) (*startResponse, error) {
-	var res startResponse
+func (c *client) start(ctx context.Context, body []byte) (*wire.StartResponse, error) {
+	var res wire.StartResponse
 	if err := c.do(ctx, http.MethodPost, "/renders", nil, body, &res); err != nil {
 		return nil, fmt.Errorf("start render: %w", err)
 	}
 	return &res, nil
 }
 
-func (c *client) progress(ctx context.Context, renderID, bucket string) (*progressResponse, error) {
-	var res progressResponse
+func (c *client) progress(ctx context.Context, renderID, bucket string) (*wire.Progress, error) {
+	var res wire.Progress
 	if err := c.do(ctx, http.MethodGet, "/renders/"+url.PathEscape(renderID), url.Values{"bucket": {bucket}}, nil, &res); err != nil {
 		return nil, fmt.Errorf("render progress: %w", err)
 	}
@@ -140,17 +112,17 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if resp.StatusCode >= 300 {
 		var e struct {
-			Error struct{ Code, Message, Field string } `json:"error"`
+			wire.ErrorResponse
 			// API Gateway's own refusals (IAM, throttling) say only this.
 			Message string `json:"message"`
 		}
 		json.Unmarshal(raw, &e)
-		ae := &apiError{Status: resp.StatusCode, Code: e.Error.Code, Field: e.Error.Field, Message: e.Error.Message}
-		if ae.Code == "" {
-			ae.Code, ae.Message = http.StatusText(resp.StatusCode), e.Message
+		ae := &apiError{Status: resp.StatusCode, Detail: e.Error}
+		if ae.Detail.Code == "" {
+			ae.Detail.Code, ae.Detail.Message = wire.ErrorCode(http.StatusText(resp.StatusCode)), e.Message
 		}
-		if ae.Message == "" {
-			ae.Message = strings.TrimSpace(string(raw))
+		if ae.Detail.Message == "" {
+			ae.Detail.Message = strings.TrimSpace(string(raw))
 		}
 		return ae
 	}

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"remotion-lambda-iam/lambda/api/wire"
 	"strings"
 	"time"
 
@@ -162,21 +164,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // requestBody builds the body of POST /renders from the flags.
 func requestBody(o options, stdin io.Reader) ([]byte, error) {
-	req := map[string]any{"composition": o.composition}
-	for k, v := range o.extra {
-		req[k] = v
+	var req wire.StartRequest
+	// -option values are read as the API reads them, so that a misspelled
+	// option fails here rather than after a round trip.
+	extra, _ := json.Marshal(o.extra)
+	dec := json.NewDecoder(bytes.NewReader(extra))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, fmt.Errorf("-option: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	for key, value := range map[string]string{"codec": o.codec, "serveUrl": o.serveURL, "outputKey": o.outputKey} {
-		if value != "" {
-			req[key] = value
-		}
+	req.Composition = o.composition
+	if o.codec != "" {
+		req.Codec = o.codec
+	}
+	if o.serveURL != "" {
+		req.ServeURL = o.serveURL
+	}
+	if o.outputKey != "" {
+		req.OutputKey = &o.outputKey
 	}
 	if o.props != "" {
 		props, err := readProps(o.props, stdin)
 		if err != nil {
 			return nil, err
 		}
-		req["inputProps"] = props
+		req.InputProps = props
 	}
 	return json.Marshal(req)
 }
@@ -221,7 +233,7 @@ func watch(ctx context.Context, c *client, renderID, bucket string, interval tim
 		}
 		bar.update(p)
 		switch p.State {
-		case "done":
+		case wire.StateDone:
 			bar.finish()
 			switch {
 			case p.Output != nil:
@@ -230,7 +242,7 @@ func watch(ctx context.Context, c *client, renderID, bucket string, interval tim
 				fmt.Fprintln(stdout, *p.OutputFile)
 			}
 			return exitDone
-		case "failed":
+		case wire.StateFailed:
 			bar.finish()
 			fmt.Fprintf(bar.w, "render %s failed:\n", renderID)
 			for _, e := range p.Errors {

@@ -6,37 +6,73 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/remotion"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 const (
 	testRenderID = "abcdef1234"
 	testBucket   = "remotionlambda-useast1-abcdefghij"
+	testFunction = "remotion-render-4-0-527-mem2048mb-disk2048mb-120sec"
+	testServeURL = "https://remotionlambda-useast1-abcdefghij.s3.us-east-1.amazonaws.com/sites/my-site/index.html"
 )
 
 // fakeAPI stands in for the deployed API: it refuses requests without a
-// SigV4 signature for execute-api, and serves scripted progress.
+// SigV4 signature for execute-api, as API Gateway does, and passes the others
+// to the function's real handler, whose Remotion client talks to a stand-in
+// for the Lambda Invoke API. What the CLI decodes is what the function
+// encodes.
 type fakeAPI struct {
-	t        *testing.T
-	srv      *httptest.Server
-	mu       sync.Mutex
-	bodies   [][]byte
-	gets     int
-	progress []string // answers to successive GETs; the last repeats
-	start    func(w http.ResponseWriter)
+	srv *httptest.Server
+	h   *api.Handler
+
+	mu     sync.Mutex
+	bodies [][]byte
+	gets   int
 }
 
 var authPattern = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=AKIDTEST/\d{8}/us-east-1/execute-api/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$`)
 
-func newFakeAPI(t *testing.T, progress ...string) *fakeAPI {
-	f := &fakeAPI{t: t, progress: progress}
+// newFakeAPI has the render function accept starts, and answer successive
+// status calls with the given progress replies; the last one repeats.
+func newFakeAPI(t *testing.T, progress ...json.RawMessage) *fakeAPI {
+	t.Helper()
+	var mu sync.Mutex
+	statuses := 0
+	lambda := standin.Start(func(inv standin.Invocation) standin.Reply {
+		var payload struct{ Type string }
+		json.Unmarshal(inv.Payload, &payload)
+		if payload.Type == "start" {
+			return standin.Reply{Body: map[string]string{"type": "success", "bucketName": testBucket, "renderId": testRenderID}}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		i := min(statuses, len(progress)-1)
+		statuses++
+		return standin.Reply{Body: progress[i]}
+	})
+	t.Cleanup(lambda.Close)
+	client, err := remotion.New(lambda.AWSConfig(), remotion.Config{FunctionName: testFunction, Region: standin.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeAPI{}
+	if f.h, err = api.New(client, api.Config{DefaultServeURL: testServeURL}, slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -50,31 +86,56 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"message":"Missing Authentication Token"}`)
 		return
 	}
+	body, _ := io.ReadAll(r.Body)
+	req := events.APIGatewayV2HTTPRequest{
+		RawPath: r.URL.Path,
+		Headers: map[string]string{"content-type": r.Header.Get("Content-Type")},
+		Body:    string(body),
+	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	id, isRender := strings.CutPrefix(r.URL.Path, "/renders/")
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/renders":
-		body, _ := io.ReadAll(r.Body)
 		f.bodies = append(f.bodies, body)
-		if f.start != nil {
-			f.start(w)
-			return
-		}
-		w.WriteHeader(http.StatusAccepted)
-		fmt.Fprintf(w, `{"renderId":%q,"bucketName":%q,"state":"rendering","progressUrl":"/renders/%s?bucket=%s"}`, testRenderID, testBucket, testRenderID, testBucket)
-	case r.Method == http.MethodGet && r.URL.Path == "/renders/"+testRenderID && r.URL.Query().Get("bucket") == testBucket:
-		i := min(f.gets, len(f.progress)-1)
+		req.RouteKey = wire.RouteStart
+	case r.Method == http.MethodGet && isRender:
 		f.gets++
-		io.WriteString(w, f.progress[i])
+		req.RouteKey = wire.RouteProgress
+		req.PathParameters = map[string]string{"renderId": id}
+		req.QueryStringParameters = map[string]string{"bucket": r.URL.Query().Get("bucket")}
 	default:
-		w.WriteHeader(http.StatusNotFound)
-		io.WriteString(w, `{"error":{"code":"not_found","message":"no such route"}}`)
+		req.RouteKey = r.Method + " " + r.URL.Path
 	}
+	f.mu.Unlock()
+	resp, _ := f.h.Handle(r.Context(), req)
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.WriteString(w, resp.Body)
 }
 
-func progressJSON(state string, progress float64, extra string) string {
-	return fmt.Sprintf(`{"renderId":%q,"state":%q,"overallProgress":%v,"framesRendered":%d,"costs":{"displayCost":"$0.001"},"errors":[]%s}`,
-		testRenderID, state, progress, int(progress*40), extra)
+// vector reads a reply of Remotion 4.0.527's render function.
+func vector(t *testing.T, name string) json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "lambda", "remotion", "testdata", "4.0.527", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// intoBucket turns a progress reply into one of a render into another bucket.
+func intoBucket(t *testing.T, progress json.RawMessage, bucket, key string) json.RawMessage {
+	t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal(progress, &p); err != nil {
+		t.Fatal(err)
+	}
+	p["outBucket"], p["outKey"] = bucket, key
+	p["outputFile"] = "https://" + bucket + ".s3.us-east-1.amazonaws.com/" + key
+	b, _ := json.Marshal(p)
+	return b
 }
 
 // withCredentials gives the process static credentials and no other AWS configuration.
@@ -98,29 +159,26 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 
 func TestRenderStartsWatchesAndPrintsTheOutput(t *testing.T) {
 	withCredentials(t)
-	api := newFakeAPI(t,
-		progressJSON("rendering", 0, ""),
-		progressJSON("rendering", 0.625, ""),
-		progressJSON("done", 1, `,"outputFile":"https://s3.us-east-1.amazonaws.com/b/renders/abcdef1234/out.mp4"`))
+	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"), vector(t, "progress-inProgress.json"), vector(t, "progress-done.json"))
 	props := filepath.Join(t.TempDir(), "props.json")
 	os.WriteFile(props, []byte(`{"title":"Hello","n":1}`), 0o644)
 
-	code, stdout, stderr := runCLI(t, "", "-api", api.srv.URL, "-composition", "MyComp", "-props", props,
+	code, stdout, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-props", props,
 		"-codec", "vp9", "-option", "crf=20", "-option", "frameRange=[0,39]", "-option", "colorSpace=bt709", "-interval", "1ms")
 
 	if code != exitDone {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	if stdout != "https://s3.us-east-1.amazonaws.com/b/renders/abcdef1234/out.mp4\n" {
+	if stdout != "https://s3.us-east-1.amazonaws.com/remotionlambda-useast1-abcdefghij/renders/abcdef1234/out.mp4\n" {
 		t.Errorf("stdout = %q, want the output URL alone", stdout)
 	}
-	for _, want := range []string{"rendering   0%", "rendering  62%", "done 100%  40 frames  $0.001", "render progress abcdef1234 " + testBucket} {
+	for _, want := range []string{"rendering   0%", "rendering  62%  25 frames", "done 100%  40 frames  $0.001", "render progress abcdef1234 " + testBucket} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
 	var body map[string]any
-	if err := json.Unmarshal(api.bodies[0], &body); err != nil {
+	if err := json.Unmarshal(fake.bodies[0], &body); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{
@@ -134,28 +192,26 @@ func TestRenderStartsWatchesAndPrintsTheOutput(t *testing.T) {
 
 func TestNoWaitPrintsWhatProgressNeeds(t *testing.T) {
 	withCredentials(t)
-	api := newFakeAPI(t, progressJSON("rendering", 0, ""))
+	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
 
-	code, stdout, _ := runCLI(t, `{"title":"from stdin"}`, "-api", api.srv.URL, "-composition", "MyComp", "-props", "-", "-no-wait")
+	code, stdout, _ := runCLI(t, `{"title":"from stdin"}`, "-api", fake.srv.URL, "-composition", "MyComp", "-props", "-", "-no-wait")
 
 	if code != exitDone || stdout != testRenderID+" "+testBucket+"\n" {
 		t.Errorf("exit %d, stdout %q; want 0 and %q", code, stdout, testRenderID+" "+testBucket)
 	}
-	if api.gets != 0 {
+	if fake.gets != 0 {
 		t.Error("-no-wait polled the progress")
 	}
-	if !strings.Contains(string(api.bodies[0]), `"inputProps":{"title":"from stdin"}`) {
-		t.Errorf("props from standard input not sent: %s", api.bodies[0])
+	if !strings.Contains(string(fake.bodies[0]), `"inputProps":{"title":"from stdin"}`) {
+		t.Errorf("props from standard input not sent: %s", fake.bodies[0])
 	}
 }
 
 func TestProgressResumesAndReportsAFailedRender(t *testing.T) {
 	withCredentials(t)
-	api := newFakeAPI(t,
-		progressJSON("rendering", 0.1, ""),
-		progressJSON("failed", 0.1, `,"errors":[{"message":"Could not find composition with ID MyCompX","fatal":true}]`))
+	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"), vector(t, "progress-fatal.json"))
 
-	code, stdout, stderr := runCLI(t, "", "progress", testRenderID, testBucket, "-api", api.srv.URL, "-interval", "1ms")
+	code, stdout, stderr := runCLI(t, "", "progress", testRenderID, testBucket, "-api", fake.srv.URL, "-interval", "1ms")
 
 	if code != exitRenderFail {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitRenderFail, stderr)
@@ -163,30 +219,29 @@ func TestProgressResumesAndReportsAFailedRender(t *testing.T) {
 	if stdout != "" || !strings.Contains(stderr, "Could not find composition with ID MyCompX") {
 		t.Errorf("stdout %q, stderr:\n%s", stdout, stderr)
 	}
-	if len(api.bodies) != 0 {
+	if len(fake.bodies) != 0 {
 		t.Error("progress started a render")
 	}
 }
 
 func TestAPIErrorsAreShownWithTheirCode(t *testing.T) {
 	withCredentials(t)
-	api := newFakeAPI(t)
-	api.start = func(w http.ResponseWriter) {
-		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"error":{"code":"invalid_value","field":"crf","message":"crf must be between 1 and 51"}}`)
-	}
+	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
 
-	code, _, stderr := runCLI(t, "", "-api", api.srv.URL, "-composition", "MyComp", "-option", "crf=70")
+	code, _, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-option", "crf=70")
 
-	if code != exitAPIError || !strings.Contains(stderr, "400 invalid_value: crf must be between 1 and 51 (field crf)") {
+	if code != exitAPIError || !strings.Contains(stderr, "400 invalid_value: crf must be between 1 and 51 for codec h264, not 70 (field crf)") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if len(fake.bodies) != 1 {
+		t.Errorf("%d starts reached the API, want 1", len(fake.bodies))
 	}
 }
 
 func TestUnsignedRequestsAreRefusedByTheStandIn(t *testing.T) {
-	api := newFakeAPI(t, progressJSON("done", 1, ""))
+	fake := newFakeAPI(t, vector(t, "progress-done.json"))
 
-	resp, err := http.Post(api.srv.URL+"/renders", "application/json", strings.NewReader(`{"composition":"C"}`))
+	resp, err := http.Post(fake.srv.URL+"/renders", "application/json", strings.NewReader(`{"composition":"C"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,9 +253,9 @@ func TestUnsignedRequestsAreRefusedByTheStandIn(t *testing.T) {
 
 func TestWatchingStopsAtTheTimeout(t *testing.T) {
 	withCredentials(t)
-	api := newFakeAPI(t, progressJSON("rendering", 0.5, ""))
+	fake := newFakeAPI(t, vector(t, "progress-inProgress.json"))
 
-	code, _, stderr := runCLI(t, "", "progress", testRenderID, testBucket, "-api", api.srv.URL, "-interval", "5ms", "-timeout", "50ms")
+	code, _, stderr := runCLI(t, "", "progress", testRenderID, testBucket, "-api", fake.srv.URL, "-interval", "5ms", "-timeout", "50ms")
 
 	if code != exitWatchTimeout || !strings.Contains(stderr, "resume with: render progress "+testRenderID) {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
@@ -218,6 +273,8 @@ func TestUsageErrors(t *testing.T) {
 		{"props not an object", []string{"-api", "http://127.0.0.1:1", "-composition", "C", "-props", "[1]"}, "-props"},
 		{"props file missing", []string{"-api", "http://127.0.0.1:1", "-composition", "C", "-props", "/nonexistent/props.json"}, "-props"},
 		{"bad option", []string{"-api", "http://127.0.0.1:1", "-composition", "C", "-option", "crf"}, "key=JSON"},
+		{"misspelled option", []string{"-api", "http://127.0.0.1:1", "-composition", "C", "-option", "crff=20"}, `-option: unknown field "crff"`},
+		{"option of the wrong type", []string{"-api", "http://127.0.0.1:1", "-composition", "C", "-option", "crf=high"}, "-option"},
 		{"progress without bucket", []string{"progress", testRenderID}, "RENDER_ID and BUCKET"},
 		{"stray argument", []string{"-composition", "C", "extra"}, "unexpected arguments"},
 		{"bad API URL", []string{"-api", "ftp://x", "-composition", "C"}, "not a URL"},
@@ -235,7 +292,7 @@ func TestUsageErrors(t *testing.T) {
 // Without -api, the URL comes from the stack's ApiUrl output.
 func TestAPIURLComesFromTheStackOutput(t *testing.T) {
 	withCredentials(t)
-	api := newFakeAPI(t, progressJSON("done", 1, `,"output":{"s3Uri":"s3://my-renders/renders/x.mp4","url":"https://x"}`))
+	fake := newFakeAPI(t, intoBucket(t, vector(t, "progress-done.json"), "my-renders", "renders/x.mp4"))
 	cfn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
 		if r.Form.Get("Action") != "DescribeStacks" || r.Form.Get("StackName") != "RendersProd" || r.Header.Get("Authorization") == "" {
@@ -246,7 +303,7 @@ func TestAPIURLComesFromTheStackOutput(t *testing.T) {
 		fmt.Fprintf(w, `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>
 <StackName>RendersProd</StackName><StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-11-01T00:00:00Z</CreationTime>
 <Outputs><member><OutputKey>ApiUrl</OutputKey><OutputValue>%s</OutputValue></member></Outputs>
-</member></Stacks></DescribeStacksResult></DescribeStacksResponse>`, api.srv.URL)
+</member></Stacks></DescribeStacksResult></DescribeStacksResponse>`, fake.srv.URL)
 	}))
 	t.Cleanup(cfn.Close)
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"remotion-lambda-iam/lambda/env"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -24,11 +25,11 @@ func FuzzDecodeStart(f *testing.F) {
 	} {
 		f.Add(seed, false)
 	}
-	policy, err := newURLPolicy(DefaultServeURLAllowList)
+	policy, err := newURLPolicy([]string{env.DefaultServeURLPattern})
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := &Handler{cfg: Config{DefaultServeURL: "https://remotionlambda-a.s3.us-east-1.amazonaws.com/sites/s/index.html", MaxBodyBytes: DefaultMaxBodyBytes}, serveURLs: policy}
+	h := &Handler{cfg: Config{DefaultServeURL: "https://remotionlambda-a.s3.us-east-1.amazonaws.com/sites/s/index.html", MaxBodyBytes: env.DefaultMaxRequestBodyBytes}, serveURLs: policy}
 	withBucket := *h
 	withBucket.cfg.OutputBucket = "my-renders"
 

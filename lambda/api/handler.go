@@ -15,24 +15,18 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/remotion"
+	"remotion-lambda-iam/lambda/remotion/render"
 )
-
-// Route keys of the HTTP API.
-const (
-	RouteStart    = "POST /renders"
-	RouteProgress = "GET /renders/{renderId}"
-)
-
-// DefaultServeURLAllowList admits Remotion sites deployed with
-// `npx remotion lambda sites create`.
-var DefaultServeURLAllowList = []string{"https://remotionlambda-*.s3.*.amazonaws.com/sites/**"}
 
 // Config is what a deployment decides about its API.
 type Config struct {
 	// DefaultServeURL is rendered when a request names no serveUrl.
 	DefaultServeURL string
-	// ServeURLAllowList holds the patterns a request's serveUrl must match.
+	// ServeURLAllowList holds the patterns a request's serveUrl must match;
+	// nil means env.DefaultServeURLPattern.
 	ServeURLAllowList []string
 	// OutputBucket, when set, receives every render.
 	OutputBucket string
@@ -43,11 +37,8 @@ type Config struct {
 	DeadlineMargin time.Duration
 }
 
-// Defaults for Config's limits.
-const (
-	DefaultMaxBodyBytes   = 1 << 20
-	DefaultDeadlineMargin = 2 * time.Second
-)
+// DefaultDeadlineMargin is Config.DeadlineMargin's default.
+const DefaultDeadlineMargin = 2 * time.Second
 
 // Handler answers the API's requests. Make one per process.
 type Handler struct {
@@ -60,10 +51,10 @@ type Handler struct {
 // New makes a Handler that starts and follows renders with client.
 func New(client *remotion.Client, cfg Config, log *slog.Logger) (*Handler, error) {
 	if cfg.ServeURLAllowList == nil {
-		cfg.ServeURLAllowList = DefaultServeURLAllowList
+		cfg.ServeURLAllowList = []string{env.DefaultServeURLPattern}
 	}
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+		cfg.MaxBodyBytes = env.DefaultMaxRequestBodyBytes
 	}
 	if cfg.DeadlineMargin <= 0 {
 		cfg.DeadlineMargin = DefaultDeadlineMargin
@@ -83,7 +74,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	var aerr *apiError
 	defer func() {
 		if p := recover(); p != nil {
-			aerr = &apiError{Status: http.StatusInternalServerError, Code: "internal_error",
+			aerr = &apiError{Status: http.StatusInternalServerError, Code: wire.CodeInternalError,
 				Message: "the function failed unexpectedly; the request ID is in its logs", cause: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
 			resp = errorResponse(aerr)
 		}
@@ -97,13 +88,13 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 
 	switch req.RouteKey {
-	case RouteStart:
+	case wire.RouteStart:
 		resp, renderID, aerr = h.start(ctx, &req)
-	case RouteProgress:
+	case wire.RouteProgress:
 		resp, renderID, aerr = h.progress(ctx, &req)
 	default:
-		aerr = &apiError{Status: http.StatusNotFound, Code: "not_found",
-			Message: fmt.Sprintf("no route %q: use %q or %q", req.RouteKey, RouteStart, RouteProgress)}
+		aerr = &apiError{Status: http.StatusNotFound, Code: wire.CodeNotFound,
+			Message: fmt.Sprintf("no route %q: use %q or %q", req.RouteKey, wire.RouteStart, wire.RouteProgress)}
 	}
 	if aerr != nil {
 		resp = errorResponse(aerr)
@@ -114,7 +105,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 // Misconfigured is the handler of a function that could not start: it
 // answers every request with a 500 that says why.
 func Misconfigured(err error) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	resp := errorResponse(&apiError{Status: http.StatusInternalServerError, Code: "configuration_error",
+	resp := errorResponse(&apiError{Status: http.StatusInternalServerError, Code: wire.CodeConfigurationError,
 		Message: "the function is misconfigured: " + err.Error()})
 	return func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return resp, nil
@@ -130,10 +121,10 @@ func (h *Handler) start(ctx context.Context, req *events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", upstreamError(err)
 	}
-	body := startResponse{
+	body := wire.StartResponse{
 		RenderID:    res.RenderID,
 		BucketName:  res.BucketName,
-		State:       remotion.StateRendering,
+		State:       wire.StateRendering,
 		ProgressURL: progressURL(res.RenderID, res.BucketName),
 	}
 	if o := opts.OutName; o != nil {
@@ -153,7 +144,7 @@ func (h *Handler) progress(ctx context.Context, req *events.APIGatewayV2HTTPRequ
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, renderID, upstreamError(err)
 	}
-	return jsonResponse(http.StatusOK, newProgressResponse(renderID, bucket, p)), renderID, nil
+	return jsonResponse(http.StatusOK, newProgress(renderID, bucket, p)), renderID, nil
 }
 
 func progressURL(renderID, bucket string) string {
@@ -162,32 +153,32 @@ func progressURL(renderID, bucket string) string {
 
 // upstreamError maps a failure of the render function to a status and code.
 func upstreamError(err error) *apiError {
-	var verr *remotion.ValidationError
+	var verr *render.ValidationError
 	if errors.As(err, &verr) {
 		return validationError(verr)
 	}
 	var rerr *remotion.Error
 	if !errors.As(err, &rerr) {
-		return &apiError{Status: http.StatusBadGateway, Code: "upstream_error", Message: "calling the render function failed", cause: err}
+		return &apiError{Status: http.StatusBadGateway, Code: wire.CodeUpstreamError, Message: "calling the render function failed", cause: err}
 	}
 	a := &apiError{Status: http.StatusBadGateway, Message: rerr.Message, cause: err}
 	switch rerr.Kind {
 	case remotion.KindVersionMismatch:
-		a.Code = "version_mismatch"
+		a.Code = wire.CodeVersionMismatch
 	case remotion.KindFunctionNotFound:
-		a.Code = "render_function_not_found"
+		a.Code = wire.CodeRenderFunctionNotFound
 	case remotion.KindAccessDenied:
-		a.Code = "access_denied"
+		a.Code = wire.CodeAccessDenied
 	case remotion.KindThrottled:
-		a.Status, a.Code = http.StatusTooManyRequests, "throttled"
+		a.Status, a.Code = http.StatusTooManyRequests, wire.CodeThrottled
 	case remotion.KindTimeout:
-		a.Status, a.Code = http.StatusGatewayTimeout, "upstream_timeout"
+		a.Status, a.Code = http.StatusGatewayTimeout, wire.CodeUpstreamTimeout
 	case remotion.KindRenderRejected:
-		a.Code = "render_rejected"
+		a.Code = wire.CodeRenderRejected
 	case remotion.KindFunctionCrashed:
-		a.Code = "render_function_error"
+		a.Code = wire.CodeRenderFunctionError
 	default:
-		a.Code = "upstream_error"
+		a.Code = wire.CodeUpstreamError
 	}
 	return a
 }
@@ -204,7 +195,7 @@ func (h *Handler) logRequest(ctx context.Context, req *events.APIGatewayV2HTTPRe
 	}
 	level := slog.LevelInfo
 	if aerr != nil {
-		attrs = append(attrs, slog.String("errorCode", aerr.Code))
+		attrs = append(attrs, slog.String("errorCode", string(aerr.Code)))
 		if aerr.cause != nil {
 			attrs = append(attrs, slog.String("error", aerr.cause.Error()))
 		}

@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"remotion-lambda-iam/lambda/api"
-	"remotion-lambda-iam/lambda/internal/standin"
+	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/env"
+	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -64,7 +66,7 @@ func newFixture(t testing.TB, cfg api.Config, respond func(standin.Invocation) s
 
 func post(body string) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{
-		RouteKey: api.RouteStart,
+		RouteKey: wire.RouteStart,
 		RawPath:  "/renders",
 		Headers:  map[string]string{"content-type": "application/json"},
 		Body:     body,
@@ -77,7 +79,7 @@ func post(body string) events.APIGatewayV2HTTPRequest {
 
 func get(id string, query map[string]string) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{
-		RouteKey:              api.RouteProgress,
+		RouteKey:              wire.RouteProgress,
 		RawPath:               "/renders/" + id,
 		PathParameters:        map[string]string{"renderId": id},
 		QueryStringParameters: query,
@@ -209,7 +211,7 @@ func TestFatalRenderErrorsAreReportedWithoutStacks(t *testing.T) {
 }
 
 func TestBadRequestsNameTheField(t *testing.T) {
-	big := `{"composition":"C","inputProps":{"x":"` + strings.Repeat("a", api.DefaultMaxBodyBytes) + `"}}`
+	big := `{"composition":"C","inputProps":{"x":"` + strings.Repeat("a", env.DefaultMaxRequestBodyBytes) + `"}}`
 	tests := []struct {
 		name   string
 		req    events.APIGatewayV2HTTPRequest
@@ -436,7 +438,7 @@ func TestEachRequestIsLoggedOnceWithoutItsBody(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
 		t.Fatalf("log line is not JSON: %v", err)
 	}
-	for k, want := range map[string]any{"route": api.RouteStart, "status": 202.0, "renderId": renderID, "requestId": "req-1"} {
+	for k, want := range map[string]any{"route": wire.RouteStart, "status": 202.0, "renderId": renderID, "requestId": "req-1"} {
 		if entry[k] != want {
 			t.Errorf("log %s = %v, want %v", k, entry[k], want)
 		}

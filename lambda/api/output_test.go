@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"remotion-lambda-iam/lambda/api"
-	"remotion-lambda-iam/lambda/internal/standin"
+	"remotion-lambda-iam/internal/standin"
 )
 
 const outputBucket = "output-bucket"

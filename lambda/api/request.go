@@ -12,27 +12,20 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/remotion/render"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"remotion-lambda-iam/lambda/remotion"
 )
-
-// startRequest is the body of POST /renders: Remotion's options under their
-// own names, and the output key where the deployment has an output bucket.
-type startRequest struct {
-	remotion.RenderOptions
-	OutputKey *string `json:"outputKey"`
-}
 
 // decodeStart reads the body of POST /renders and applies the deployment's
 // serve URL and output bucket. Every failure is an *apiError that names what
 // was wrong.
-func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*remotion.RenderOptions, *apiError) {
+func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*render.Options, *apiError) {
 	if ct := header(req.Headers, "content-type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: wire.CodeUnsupportedMediaType,
 				Message: fmt.Sprintf("the body must be JSON: send Content-Type: application/json, not %q", ct)}
 		}
 	}
@@ -40,31 +33,31 @@ func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*remotion.Re
 	if req.IsBase64Encoded {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return nil, &apiError{Status: http.StatusBadRequest, Code: "malformed_body", Message: "the body is marked base64 but is not valid base64"}
+			return nil, &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedBody, Message: "the body is marked base64 but is not valid base64"}
 		}
 	}
 	if len(body) > h.cfg.MaxBodyBytes {
-		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: wire.CodeBodyTooLarge,
 			Message: fmt.Sprintf("the body is %d bytes; the limit is %d: send large inputProps in fewer bytes", len(body), h.cfg.MaxBodyBytes)}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, &apiError{Status: http.StatusBadRequest, Code: "empty_body",
+		return nil, &apiError{Status: http.StatusBadRequest, Code: wire.CodeEmptyBody,
 			Message: `the body is empty: send a JSON object such as {"composition": "MyComp"}`}
 	}
 
-	var sr startRequest
+	var sr wire.StartRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&sr); err != nil {
 		return nil, decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the body has data after its JSON object: send exactly one object"}
+		return nil, &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedJSON, Message: "the body has data after its JSON object: send exactly one object"}
 	}
 
 	// Remotion's own rules are checked by the client, which every render
 	// passes through; these are the deployment's.
-	opts := &sr.RenderOptions
+	opts := &sr.Options
 	if aerr := h.applyServeURL(opts); aerr != nil {
 		return nil, aerr
 	}
@@ -83,19 +76,19 @@ func decodeError(err error) *apiError {
 	var (
 		syntax   *json.SyntaxError
 		typ      *json.UnmarshalTypeError
-		validErr *remotion.ValidationError
+		validErr *render.ValidationError
 	)
 	switch {
 	case errors.As(err, &syntax):
-		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: fmt.Sprintf("the body is not valid JSON (at byte %d): %v", syntax.Offset, syntax)}
+		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedJSON, Message: fmt.Sprintf("the body is not valid JSON (at byte %d): %v", syntax.Offset, syntax)}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the body is not valid JSON: it ends too early"}
+		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedJSON, Message: "the body is not valid JSON: it ends too early"}
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return &apiError{Status: http.StatusBadRequest, Code: "wrong_type", Message: fmt.Sprintf("the body must be a JSON object, not %s", typ.Value)}
+			return &apiError{Status: http.StatusBadRequest, Code: wire.CodeWrongType, Message: fmt.Sprintf("the body must be a JSON object, not %s", typ.Value)}
 		}
 		// Options are embedded in the request; their path starts with the embedded type's name.
-		field := strings.TrimPrefix(typ.Field, "RenderOptions.")
+		field := strings.TrimPrefix(typ.Field, "Options.")
 		want := jsonTypeNames[typ.Type.Name()]
 		if field == "metadata" || field == "envVariables" {
 			want = "an object whose values are strings"
@@ -103,27 +96,27 @@ func decodeError(err error) *apiError {
 		if want == "" {
 			want = "a " + typ.Type.String()
 		}
-		return &apiError{Status: http.StatusBadRequest, Code: "wrong_type", Field: field,
+		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeWrongType, Field: field,
 			Message: fmt.Sprintf("%s must be %s, not %s", field, want, typ.Value)}
 	case errors.As(err, &validErr):
 		return validationError(validErr)
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
-		return &apiError{Status: http.StatusBadRequest, Code: "unknown_field", Field: name,
+		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeUnknownField, Field: name,
 			Message: fmt.Sprintf("%q is not an option of this API; see the README for the options it takes", name)}
 	}
-	return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the body is not a valid request: " + err.Error()}
+	return &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedJSON, Message: "the body is not a valid request: " + err.Error()}
 }
 
 func validationError(err error) *apiError {
-	var v *remotion.ValidationError
+	var v *render.ValidationError
 	if !errors.As(err, &v) {
-		return &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Message: err.Error()}
+		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Message: err.Error()}
 	}
-	code := "invalid_value"
+	code := wire.CodeInvalidValue
 	if v.Field == "composition" && strings.Contains(v.Message, "required") {
-		code = "missing_field"
+		code = wire.CodeMissingField
 	}
 	return &apiError{Status: http.StatusBadRequest, Code: code, Field: v.Field, Message: v.Message}
 }
@@ -131,17 +124,17 @@ func validationError(err error) *apiError {
 // applyServeURL fills in the deployment's serve URL, or checks the request's
 // against the allow-list: rendering arbitrary pages on the account's bill is
 // not something a caller may do.
-func (h *Handler) applyServeURL(o *remotion.RenderOptions) *apiError {
+func (h *Handler) applyServeURL(o *render.Options) *apiError {
 	if o.ServeURL == "" {
 		if h.cfg.DefaultServeURL == "" {
-			return &apiError{Status: http.StatusBadRequest, Code: "missing_field", Field: "serveUrl",
+			return &apiError{Status: http.StatusBadRequest, Code: wire.CodeMissingField, Field: "serveUrl",
 				Message: "serveUrl is required: this deployment has no default serve URL (context key serveUrl)"}
 		}
 		o.ServeURL = h.cfg.DefaultServeURL
 		return nil
 	}
 	if !h.serveURLs.allows(o.ServeURL) {
-		return &apiError{Status: http.StatusBadRequest, Code: "serve_url_not_allowed", Field: "serveUrl",
+		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeServeURLNotAllowed, Field: "serveUrl",
 			Message: fmt.Sprintf("serveUrl is not on this deployment's allow-list (%s); leave it out to use the default, or add a pattern with the context key serveUrlAllowList",
 				strings.Join(h.serveURLs.patterns, ", "))}
 	}
@@ -201,27 +194,27 @@ const maxOutputKeyLength = 512
 
 // applyOutput sends the render to the deployment's output bucket, if it has
 // one. A request chooses the key, never the bucket.
-func (h *Handler) applyOutput(o *remotion.RenderOptions, key *string) *apiError {
+func (h *Handler) applyOutput(o *render.Options, key *string) *apiError {
 	if h.cfg.OutputBucket == "" {
 		if key != nil {
-			return &apiError{Status: http.StatusBadRequest, Code: "no_output_bucket", Field: "outputKey",
+			return &apiError{Status: http.StatusBadRequest, Code: wire.CodeNoOutputBucket, Field: "outputKey",
 				Message: "outputKey needs an output bucket, and this deployment has none: leave it out, or deploy with the context key outputBucket"}
 		}
 		return nil
 	}
-	if o.Privacy != "" && o.Privacy != "no-acl" {
-		return &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Field: "privacy",
+	if o.Privacy != "" && o.Privacy != render.PrivacyNoACL {
+		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "privacy",
 			Message: fmt.Sprintf(`privacy %q needs ACLs, which the output bucket has disabled: leave privacy out or set it to "no-acl"`, o.Privacy)}
 	}
 	k := "renders/" + newUUID() + "." + o.FileExtension()
 	if key != nil {
 		k = *key
 		if msg := checkOutputKey(k); msg != "" {
-			return &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Field: "outputKey", Message: msg}
+			return &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "outputKey", Message: msg}
 		}
 	}
-	o.OutName = &remotion.OutName{Key: k, BucketName: h.cfg.OutputBucket}
-	o.Privacy = "no-acl"
+	o.OutName = &render.OutName{Key: k, BucketName: h.cfg.OutputBucket}
+	o.Privacy = render.PrivacyNoACL
 	return nil
 }
 
@@ -253,23 +246,23 @@ func newUUID() string {
 
 var (
 	renderIDPattern = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
-	bucketPattern   = regexp.MustCompile(`^` + regexp.QuoteMeta(remotion.BucketPrefix) + `[a-z0-9-]{1,48}$`)
+	bucketPattern   = regexp.MustCompile(`^` + regexp.QuoteMeta(render.BucketPrefix) + `[a-z0-9-]{1,48}$`)
 )
 
 // decodeProgress reads the render ID and its bucket from GET /renders/{renderId}.
 func decodeProgress(req *events.APIGatewayV2HTTPRequest) (renderID, bucket string, aerr *apiError) {
 	renderID = req.PathParameters["renderId"]
 	if !renderIDPattern.MatchString(renderID) {
-		return "", "", &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Field: "renderId",
+		return "", "", &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "renderId",
 			Message: "renderId must be the render ID that POST /renders returned (lowercase letters and digits)"}
 	}
 	bucket = req.QueryStringParameters["bucket"]
 	if bucket == "" {
-		return "", "", &apiError{Status: http.StatusBadRequest, Code: "missing_field", Field: "bucket",
+		return "", "", &apiError{Status: http.StatusBadRequest, Code: wire.CodeMissingField, Field: "bucket",
 			Message: "the bucket query parameter is required: use the progressUrl that POST /renders returned"}
 	}
 	if !bucketPattern.MatchString(bucket) {
-		return "", "", &apiError{Status: http.StatusBadRequest, Code: "invalid_value", Field: "bucket",
+		return "", "", &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "bucket",
 			Message: "bucket must be the remotionlambda-* bucket that POST /renders returned"}
 	}
 	return renderID, bucket, nil

@@ -21,3 +21,13 @@ const (
 	// MaxRequestBodyBytes bounds a request's body.
 	MaxRequestBodyBytes = "MAX_REQUEST_BODY_BYTES"
 )
+
+// What the function assumes when a variable is unset. The CDK app's
+// configuration defaults to the same values.
+const (
+	// DefaultServeURLPattern admits the sites of every remotionlambda-*
+	// bucket, as `npx remotion lambda sites create` deploys them.
+	DefaultServeURLPattern = "https://remotionlambda-*.s3.*.amazonaws.com/sites/**"
+	// DefaultMaxRequestBodyBytes bounds a request's body.
+	DefaultMaxRequestBodyBytes = 1 << 20
+)

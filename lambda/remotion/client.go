@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+	"remotion-lambda-iam/lambda/remotion/render"
 	"strings"
 	"sync"
 
@@ -18,22 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
-
-// BucketPrefix starts the name of every bucket Remotion creates.
-const BucketPrefix = "remotionlambda-"
-
-var functionVersion = regexp.MustCompile(`^remotion-render-(\d+)-(\d+)-(\d+)-`)
-
-// VersionFromFunctionName reads the Remotion version from a render function
-// name as `npx remotion lambda functions deploy` gives it:
-// remotion-render-4-0-527-mem2048mb-disk2048mb-120sec is 4.0.527.
-func VersionFromFunctionName(name string) (string, bool) {
-	m := functionVersion.FindStringSubmatch(name)
-	if m == nil {
-		return "", false
-	}
-	return m[1] + "." + m[2] + "." + m[3], true
-}
 
 // Config says which render function a Client talks to.
 type Config struct {
@@ -61,7 +45,7 @@ func New(awsCfg aws.Config, cfg Config) (*Client, error) {
 		return nil, errors.New("remotion client: no render function name")
 	}
 	if cfg.Version == "" {
-		v, ok := VersionFromFunctionName(cfg.FunctionName)
+		v, ok := render.VersionFromFunctionName(cfg.FunctionName)
 		if !ok {
 			return nil, fmt.Errorf("remotion client: no version given and none in the function name %q", cfg.FunctionName)
 		}
@@ -83,8 +67,8 @@ func New(awsCfg aws.Config, cfg Config) (*Client, error) {
 func (c *Client) Version() string { return c.version }
 
 // StartRender starts a render, as renderMediaOnLambda() does. Options are
-// validated first; a *ValidationError names the option at fault.
-func (c *Client) StartRender(ctx context.Context, opts *RenderOptions) (*StartResult, error) {
+// validated first; a *render.ValidationError names the option at fault.
+func (c *Client) StartRender(ctx context.Context, opts *render.Options) (*StartResult, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -104,10 +88,10 @@ func (c *Client) StartRender(ctx context.Context, opts *RenderOptions) (*StartRe
 
 // startPayload encodes the start payload, uploading the props to S3 first if
 // they are too large to travel inline.
-func (c *Client) startPayload(ctx context.Context, opts *RenderOptions) ([]byte, error) {
+func (c *Client) startPayload(ctx context.Context, opts *render.Options) ([]byte, error) {
 	props, err := serializeProps(opts.InputProps)
 	if err != nil {
-		return nil, &ValidationError{Field: "inputProps", Message: "inputProps must be a JSON object"}
+		return nil, &render.ValidationError{Field: "inputProps", Message: "inputProps must be a JSON object"}
 	}
 	upload, err := needsUpload(props, opts.EnvVariables)
 	if err != nil {
@@ -190,7 +174,7 @@ func (c *Client) invoke(ctx context.Context, payload []byte, out interface{ enve
 
 // uploadProps writes props that are too large for the payload into the
 // region's Remotion bucket, as Remotion's client does, and says where.
-func (c *Client) uploadProps(ctx context.Context, props, privacy string) (serializedInputProps, error) {
+func (c *Client) uploadProps(ctx context.Context, props string, privacy render.Privacy) (serializedInputProps, error) {
 	bucket, err := c.findPropsBucket(ctx)
 	if err != nil {
 		return serializedInputProps{}, err
@@ -202,7 +186,7 @@ func (c *Client) uploadProps(ctx context.Context, props, privacy string) (serial
 		Body:        strings.NewReader(props),
 		ContentType: aws.String("application/json"),
 	}
-	if privacy != "no-acl" {
+	if privacy != render.PrivacyNoACL {
 		in.ACL = s3types.ObjectCannedACLPrivate
 	}
 	if _, err := c.s3.PutObject(ctx, in); err != nil {
@@ -219,14 +203,14 @@ func (c *Client) findPropsBucket(ctx context.Context) (string, error) {
 	if c.propsBucket != "" {
 		return c.propsBucket, nil
 	}
-	list, err := c.s3.ListBuckets(ctx, &s3.ListBucketsInput{Prefix: aws.String(BucketPrefix)})
+	list, err := c.s3.ListBuckets(ctx, &s3.ListBucketsInput{Prefix: aws.String(render.BucketPrefix)})
 	if err != nil {
 		return "", c.classifyS3Error("list buckets", err)
 	}
 	var found []string
 	for _, b := range list.Buckets {
 		name := aws.ToString(b.Name)
-		if !strings.HasPrefix(name, BucketPrefix) {
+		if !strings.HasPrefix(name, render.BucketPrefix) {
 			continue
 		}
 		loc, err := c.s3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(name)})
@@ -244,13 +228,13 @@ func (c *Client) findPropsBucket(ctx context.Context) (string, error) {
 	switch len(found) {
 	case 0:
 		return "", &Error{Kind: KindUpstream, Message: fmt.Sprintf(
-			"input props too large to send inline need a %s* bucket in %s, and there is none: create one with `npx remotion lambda sites create`", BucketPrefix, c.region)}
+			"input props too large to send inline need a %s* bucket in %s, and there is none: create one with `npx remotion lambda sites create`", render.BucketPrefix, c.region)}
 	case 1:
 		c.propsBucket = found[0]
 		return c.propsBucket, nil
 	default:
 		return "", &Error{Kind: KindUpstream, Message: fmt.Sprintf(
-			"there are %d %s* buckets in %s (%s); Remotion expects exactly one: delete the extra ones", len(found), BucketPrefix, c.region, strings.Join(found, ", "))}
+			"there are %d %s* buckets in %s (%s); Remotion expects exactly one: delete the extra ones", len(found), render.BucketPrefix, c.region, strings.Join(found, ", "))}
 	}
 }
 

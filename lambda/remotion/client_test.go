@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"remotion-lambda-iam/lambda/internal/standin"
+	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/lambda/remotion"
+	"remotion-lambda-iam/lambda/remotion/render"
 )
 
 const (
@@ -43,8 +44,8 @@ func newClient(t *testing.T, respond func(standin.Invocation) standin.Reply) (*r
 
 var started = standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": "abcdef1234"}}
 
-func options() *remotion.RenderOptions {
-	return &remotion.RenderOptions{Composition: "MyComp", ServeURL: serveURL, InputProps: json.RawMessage(`{"title":"Hello","n":1}`)}
+func options() *render.Options {
+	return &render.Options{Composition: "MyComp", ServeURL: serveURL, InputProps: json.RawMessage(`{"title":"Hello","n":1}`)}
 }
 
 func TestStartRenderInvokesTheFunctionAndReturnsTheRender(t *testing.T) {
@@ -79,7 +80,7 @@ func TestStartRenderRefusesInvalidOptionsWithoutCallingTheFunction(t *testing.T)
 
 	_, err := c.StartRender(context.Background(), o)
 
-	var verr *remotion.ValidationError
+	var verr *render.ValidationError
 	if !errors.As(err, &verr) || verr.Field != "crf" {
 		t.Fatalf("err = %v, want a validation error on crf", err)
 	}

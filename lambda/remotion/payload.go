@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"remotion-lambda-iam/lambda/remotion/render"
 )
 
 // MaxInlinePayloadSize is how many characters of input props and environment
@@ -16,61 +17,61 @@ const MaxInlinePayloadSize = 200_000 - 6_024
 // own client sends. Pointers and interfaces marshal as null where unset:
 // the render function validates presence, not only values.
 type startPayload struct {
-	EnableCancellation             bool                 `json:"enableCancellation"`
-	RendererFunctionName           *string              `json:"rendererFunctionName"`
-	FramesPerLambda                *int                 `json:"framesPerLambda"`
-	Concurrency                    *int                 `json:"concurrency"`
-	Composition                    string               `json:"composition"`
-	ServeURL                       string               `json:"serveUrl"`
-	InputProps                     serializedInputProps `json:"inputProps"`
-	Codec                          string               `json:"codec"`
-	ImageFormat                    string               `json:"imageFormat"`
-	Crf                            *int                 `json:"crf"`
-	EnvVariables                   map[string]string    `json:"envVariables"`
-	PixelFormat                    *string              `json:"pixelFormat"`
-	ProResProfile                  *string              `json:"proResProfile"`
-	X264Preset                     *string              `json:"x264Preset"`
-	GopSize                        *int                 `json:"gopSize"`
-	JPEGQuality                    int                  `json:"jpegQuality"`
-	MaxRetries                     int                  `json:"maxRetries"`
-	Privacy                        string               `json:"privacy"`
-	LogLevel                       string               `json:"logLevel"`
-	FrameRange                     *FrameRange          `json:"frameRange"`
-	OutName                        *OutName             `json:"outName"`
-	TimeoutInMilliseconds          int                  `json:"timeoutInMilliseconds"`
-	ChromiumOptions                struct{}             `json:"chromiumOptions"`
-	Scale                          float64              `json:"scale"`
-	EveryNthFrame                  int                  `json:"everyNthFrame"`
-	NumberOfGifLoops               *int                 `json:"numberOfGifLoops"`
-	ConcurrencyPerLambda           int                  `json:"concurrencyPerLambda"`
-	DownloadBehavior               DownloadBehavior     `json:"downloadBehavior"`
-	Muted                          bool                 `json:"muted"`
-	Version                        string               `json:"version"`
-	Overwrite                      bool                 `json:"overwrite"`
-	AudioBitrate                   *string              `json:"audioBitrate"`
-	VideoBitrate                   *string              `json:"videoBitrate"`
-	EncodingBufferSize             *string              `json:"encodingBufferSize"`
-	EncodingMaxRate                *string              `json:"encodingMaxRate"`
-	Webhook                        *struct{}            `json:"webhook"`
-	ForceHeight                    *int                 `json:"forceHeight"`
-	ForceWidth                     *int                 `json:"forceWidth"`
-	ForceFps                       *int                 `json:"forceFps"`
-	ForceDurationInFrames          *int                 `json:"forceDurationInFrames"`
-	BucketName                     *string              `json:"bucketName"`
-	AudioCodec                     *string              `json:"audioCodec"`
-	Type                           string               `json:"type"`
-	OffthreadVideoCacheSizeInBytes *int64               `json:"offthreadVideoCacheSizeInBytes"`
-	DeleteAfter                    *string              `json:"deleteAfter"`
-	ColorSpace                     *string              `json:"colorSpace"`
-	PreferLossless                 bool                 `json:"preferLossless"`
-	ForcePathStyle                 bool                 `json:"forcePathStyle"`
-	Metadata                       map[string]string    `json:"metadata"`
-	LicenseKey                     *string              `json:"licenseKey"`
-	OffthreadVideoThreads          *int                 `json:"offthreadVideoThreads"`
-	MediaCacheSizeInBytes          *int64               `json:"mediaCacheSizeInBytes"`
-	StorageClass                   *string              `json:"storageClass"`
-	IsProduction                   *bool                `json:"isProduction"`
-	SampleRate                     int                  `json:"sampleRate"`
+	EnableCancellation             bool                    `json:"enableCancellation"`
+	RendererFunctionName           *string                 `json:"rendererFunctionName"`
+	FramesPerLambda                *int                    `json:"framesPerLambda"`
+	Concurrency                    *int                    `json:"concurrency"`
+	Composition                    string                  `json:"composition"`
+	ServeURL                       string                  `json:"serveUrl"`
+	InputProps                     serializedInputProps    `json:"inputProps"`
+	Codec                          string                  `json:"codec"`
+	ImageFormat                    string                  `json:"imageFormat"`
+	Crf                            *int                    `json:"crf"`
+	EnvVariables                   map[string]string       `json:"envVariables"`
+	PixelFormat                    *string                 `json:"pixelFormat"`
+	ProResProfile                  *string                 `json:"proResProfile"`
+	X264Preset                     *string                 `json:"x264Preset"`
+	GopSize                        *int                    `json:"gopSize"`
+	JPEGQuality                    int                     `json:"jpegQuality"`
+	MaxRetries                     int                     `json:"maxRetries"`
+	Privacy                        render.Privacy          `json:"privacy"`
+	LogLevel                       string                  `json:"logLevel"`
+	FrameRange                     *render.FrameRange      `json:"frameRange"`
+	OutName                        *render.OutName         `json:"outName"`
+	TimeoutInMilliseconds          int                     `json:"timeoutInMilliseconds"`
+	ChromiumOptions                struct{}                `json:"chromiumOptions"`
+	Scale                          float64                 `json:"scale"`
+	EveryNthFrame                  int                     `json:"everyNthFrame"`
+	NumberOfGifLoops               *int                    `json:"numberOfGifLoops"`
+	ConcurrencyPerLambda           int                     `json:"concurrencyPerLambda"`
+	DownloadBehavior               render.DownloadBehavior `json:"downloadBehavior"`
+	Muted                          bool                    `json:"muted"`
+	Version                        string                  `json:"version"`
+	Overwrite                      bool                    `json:"overwrite"`
+	AudioBitrate                   *string                 `json:"audioBitrate"`
+	VideoBitrate                   *string                 `json:"videoBitrate"`
+	EncodingBufferSize             *string                 `json:"encodingBufferSize"`
+	EncodingMaxRate                *string                 `json:"encodingMaxRate"`
+	Webhook                        *struct{}               `json:"webhook"`
+	ForceHeight                    *int                    `json:"forceHeight"`
+	ForceWidth                     *int                    `json:"forceWidth"`
+	ForceFps                       *int                    `json:"forceFps"`
+	ForceDurationInFrames          *int                    `json:"forceDurationInFrames"`
+	BucketName                     *string                 `json:"bucketName"`
+	AudioCodec                     *string                 `json:"audioCodec"`
+	Type                           string                  `json:"type"`
+	OffthreadVideoCacheSizeInBytes *int64                  `json:"offthreadVideoCacheSizeInBytes"`
+	DeleteAfter                    *string                 `json:"deleteAfter"`
+	ColorSpace                     *string                 `json:"colorSpace"`
+	PreferLossless                 bool                    `json:"preferLossless"`
+	ForcePathStyle                 bool                    `json:"forcePathStyle"`
+	Metadata                       map[string]string       `json:"metadata"`
+	LicenseKey                     *string                 `json:"licenseKey"`
+	OffthreadVideoThreads          *int                    `json:"offthreadVideoThreads"`
+	MediaCacheSizeInBytes          *int64                  `json:"mediaCacheSizeInBytes"`
+	StorageClass                   *string                 `json:"storageClass"`
+	IsProduction                   *bool                   `json:"isProduction"`
+	SampleRate                     int                     `json:"sampleRate"`
 }
 
 // serializedInputProps is either the props themselves, as a JSON string, or
@@ -95,32 +96,32 @@ type statusPayload struct {
 
 // newStartPayload fills every key the way renderMediaOnLambda() does for the
 // same options; props is the already serialized input props.
-func newStartPayload(o *RenderOptions, version string, props serializedInputProps) *startPayload {
+func newStartPayload(o *render.Options, version string, props serializedInputProps) *startPayload {
 	p := &startPayload{
 		FramesPerLambda:       o.FramesPerLambda,
 		Concurrency:           o.Concurrency,
 		Composition:           o.Composition,
 		ServeURL:              o.ServeURL,
 		InputProps:            props,
-		Codec:                 o.codec(),
-		ImageFormat:           o.imageFormat(),
+		Codec:                 o.CodecOrDefault(),
+		ImageFormat:           o.ImageFormatOrDefault(),
 		Crf:                   o.Crf,
 		EnvVariables:          o.EnvVariables,
 		PixelFormat:           o.PixelFormat,
 		ProResProfile:         o.ProResProfile,
 		X264Preset:            o.X264Preset,
-		JPEGQuality:           valueOr(o.JPEGQuality, DefaultJPEGQuality),
-		MaxRetries:            valueOr(o.MaxRetries, DefaultMaxRetries),
+		JPEGQuality:           valueOr(o.JPEGQuality, render.DefaultJPEGQuality),
+		MaxRetries:            valueOr(o.MaxRetries, render.DefaultMaxRetries),
 		Privacy:               o.Privacy,
 		LogLevel:              "info",
 		FrameRange:            o.FrameRange,
 		OutName:               o.OutName,
-		TimeoutInMilliseconds: valueOr(o.TimeoutInMilliseconds, DefaultTimeoutInMilliseconds),
-		Scale:                 valueOr(o.Scale, DefaultScale),
-		EveryNthFrame:         valueOr(o.EveryNthFrame, DefaultEveryNthFrame),
+		TimeoutInMilliseconds: valueOr(o.TimeoutInMilliseconds, render.DefaultTimeoutInMilliseconds),
+		Scale:                 valueOr(o.Scale, render.DefaultScale),
+		EveryNthFrame:         valueOr(o.EveryNthFrame, render.DefaultEveryNthFrame),
 		NumberOfGifLoops:      o.NumberOfGifLoops,
 		ConcurrencyPerLambda:  1,
-		DownloadBehavior:      DownloadBehavior{Type: "play-in-browser"},
+		DownloadBehavior:      render.DownloadBehavior{Type: "play-in-browser"},
 		Muted:                 valueOr(o.Muted, false),
 		Version:               version,
 		AudioBitrate:          o.AudioBitrate,
@@ -138,7 +139,7 @@ func newStartPayload(o *RenderOptions, version string, props serializedInputProp
 		p.EnvVariables = map[string]string{}
 	}
 	if p.Privacy == "" {
-		p.Privacy = DefaultPrivacy
+		p.Privacy = render.PrivacyPublic
 	}
 	if o.DownloadBehavior != nil {
 		p.DownloadBehavior = *o.DownloadBehavior

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"remotion-lambda-iam/lambda/remotion/render"
 	"strings"
 	"testing"
 )
@@ -18,8 +19,8 @@ const (
 	vectorRenderID = "abcdef1234"
 )
 
-func vectorOptions() *RenderOptions {
-	return &RenderOptions{
+func vectorOptions() *render.Options {
+	return &render.Options{
 		Composition: "MyComp",
 		ServeURL:    vectorServeURL,
 		InputProps:  json.RawMessage(`{"title": "Hello", "n": 1}`),
@@ -71,7 +72,7 @@ func assertSameJSON(t *testing.T, got, want []byte) {
 	t.Errorf("got %s\nwant %s", got, want)
 }
 
-func (c *Client) mustStartPayload(t *testing.T, o *RenderOptions) []byte {
+func (c *Client) mustStartPayload(t *testing.T, o *render.Options) []byte {
 	t.Helper()
 	b, err := c.startPayload(context.Background(), o)
 	if err != nil {
@@ -89,7 +90,7 @@ func TestStartPayloadMatchesRemotionDefault(t *testing.T) {
 func TestStartPayloadMatchesRemotionOutputBucket(t *testing.T) {
 	c := &Client{version: vectorVersion}
 	o := vectorOptions()
-	o.OutName = &OutName{Key: "my-output", BucketName: "output-bucket"}
+	o.OutName = &render.OutName{Key: "my-output", BucketName: "output-bucket"}
 	o.Privacy = "no-acl"
 	assertSameJSON(t, c.mustStartPayload(t, o), readVector(t, "start-output-bucket.json"))
 }
@@ -107,7 +108,7 @@ func TestStatusPayloadMatchesRemotion(t *testing.T) {
 func TestStartPayloadCarriesLoadBearingKeys(t *testing.T) {
 	c := &Client{version: vectorVersion}
 	var p map[string]json.RawMessage
-	if err := json.Unmarshal(c.mustStartPayload(t, &RenderOptions{Composition: "C", ServeURL: vectorServeURL}), &p); err != nil {
+	if err := json.Unmarshal(c.mustStartPayload(t, &render.Options{Composition: "C", ServeURL: vectorServeURL}), &p); err != nil {
 		t.Fatal(err)
 	}
 	if got, ok := p["concurrency"]; !ok || string(got) != "null" {
@@ -127,9 +128,9 @@ func TestStartPayloadSetsOptions(t *testing.T) {
 	crf, fpl, loops := 20, 10, 0
 	scale := 0.5
 	o.Crf, o.FramesPerLambda, o.Scale = &crf, &fpl, &scale
-	o.FrameRange = &FrameRange{First: 0, Last: 9}
+	o.FrameRange = &render.FrameRange{First: 0, Last: 9}
 	name := "clip.mp4"
-	o.DownloadBehavior = &DownloadBehavior{Type: "download", FileName: &name}
+	o.DownloadBehavior = &render.DownloadBehavior{Type: "download", FileName: &name}
 	o.Metadata = map[string]string{"author": "me"}
 	o.NumberOfGifLoops = &loops
 	var p map[string]any
@@ -190,24 +191,6 @@ func TestRandomHashIsTenAlphanumerics(t *testing.T) {
 	}
 	if len(seen) < 100 {
 		t.Errorf("randomHash repeated itself: %d distinct of 100", len(seen))
-	}
-}
-
-func TestVersionFromFunctionName(t *testing.T) {
-	tests := []struct {
-		name, want string
-		ok         bool
-	}{
-		{"remotion-render-4-0-527-mem2048mb-disk2048mb-120sec", "4.0.527", true},
-		{"remotion-render-4-1-0-mem3008mb-disk10240mb-900sec", "4.1.0", true},
-		{"remotion-render-bds9aab", "", false},
-		{"my-function", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := VersionFromFunctionName(tt.name)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("VersionFromFunctionName(%q) = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.ok)
-		}
 	}
 }
 

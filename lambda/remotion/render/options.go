@@ -1,4 +1,9 @@
-package remotion
+// Package render holds the options of a Remotion render as
+// renderMediaOnLambda() takes them, the rules the render function applies to
+// them, and the names Remotion gives what it deploys. It does no I/O and
+// imports nothing outside the standard library, so that the CDK app, the
+// function and the CLI can all use it.
+package render
 
 import (
 	"bytes"
@@ -17,7 +22,6 @@ const (
 	DefaultImageFormat           = "jpeg"
 	DefaultJPEGQuality           = 80
 	DefaultMaxRetries            = 1
-	DefaultPrivacy               = "public"
 	DefaultTimeoutInMilliseconds = 30000
 	DefaultScale                 = 1.0
 	DefaultEveryNthFrame         = 1
@@ -39,7 +43,7 @@ var Codecs = []string{"h264", "h265", "vp8", "vp9", "mp3", "aac", "wav", "gif", 
 
 var (
 	imageFormats   = []string{"jpeg", "png", "none"}
-	privacies      = []string{"public", "private", "no-acl"}
+	privacies      = []Privacy{PrivacyPublic, PrivacyPrivate, PrivacyNoACL}
 	pixelFormats   = []string{"yuv420p", "yuva420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le", "yuva444p10le"}
 	proResProfiles = []string{"4444-xq", "4444", "hq", "standard", "light", "proxy"}
 	x264Presets    = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
@@ -77,8 +81,8 @@ func IsAudioCodec(codec string) bool {
 }
 
 // FileExtension is the extension of the file the render produces.
-func (o *RenderOptions) FileExtension() string {
-	switch codec := o.codec(); codec {
+func (o *Options) FileExtension() string {
+	switch codec := o.CodecOrDefault(); codec {
 	case "h264", "h265":
 		return "mp4"
 	case "vp8", "vp9":
@@ -90,45 +94,59 @@ func (o *RenderOptions) FileExtension() string {
 	}
 }
 
-// RenderOptions are the renderMediaOnLambda() options a caller can set. The JSON
+// Options are the renderMediaOnLambda() options a caller can set. The JSON
 // names are Remotion's own. A nil pointer means "not set": the payload carries
 // Remotion's default for it, or null where Remotion sends null.
-type RenderOptions struct {
-	Composition           string            `json:"composition"`
-	ServeURL              string            `json:"serveUrl"`
-	InputProps            json.RawMessage   `json:"inputProps"`
-	Codec                 string            `json:"codec"`
-	ImageFormat           string            `json:"imageFormat"`
-	Crf                   *int              `json:"crf"`
-	JPEGQuality           *int              `json:"jpegQuality"`
-	FrameRange            *FrameRange       `json:"frameRange"`
-	EveryNthFrame         *int              `json:"everyNthFrame"`
-	Scale                 *float64          `json:"scale"`
-	Privacy               string            `json:"privacy"`
-	Muted                 *bool             `json:"muted"`
-	AudioCodec            *string           `json:"audioCodec"`
-	AudioBitrate          *string           `json:"audioBitrate"`
-	VideoBitrate          *string           `json:"videoBitrate"`
-	EncodingMaxRate       *string           `json:"encodingMaxRate"`
-	EncodingBufferSize    *string           `json:"encodingBufferSize"`
-	PixelFormat           *string           `json:"pixelFormat"`
-	ProResProfile         *string           `json:"proResProfile"`
-	X264Preset            *string           `json:"x264Preset"`
-	NumberOfGifLoops      *int              `json:"numberOfGifLoops"`
-	ColorSpace            *string           `json:"colorSpace"`
-	FramesPerLambda       *int              `json:"framesPerLambda"`
-	Concurrency           *int              `json:"concurrency"`
-	MaxRetries            *int              `json:"maxRetries"`
-	TimeoutInMilliseconds *int              `json:"timeoutInMilliseconds"`
-	DownloadBehavior      *DownloadBehavior `json:"downloadBehavior"`
-	Metadata              map[string]string `json:"metadata"`
-	DeleteAfter           *string           `json:"deleteAfter"`
-	EnvVariables          map[string]string `json:"envVariables"`
+type Options struct {
+	Composition           string            `json:"composition,omitempty"`
+	ServeURL              string            `json:"serveUrl,omitempty"`
+	InputProps            json.RawMessage   `json:"inputProps,omitempty"`
+	Codec                 string            `json:"codec,omitempty"`
+	ImageFormat           string            `json:"imageFormat,omitempty"`
+	Crf                   *int              `json:"crf,omitempty"`
+	JPEGQuality           *int              `json:"jpegQuality,omitempty"`
+	FrameRange            *FrameRange       `json:"frameRange,omitempty"`
+	EveryNthFrame         *int              `json:"everyNthFrame,omitempty"`
+	Scale                 *float64          `json:"scale,omitempty"`
+	Privacy               Privacy           `json:"privacy,omitempty"`
+	Muted                 *bool             `json:"muted,omitempty"`
+	AudioCodec            *string           `json:"audioCodec,omitempty"`
+	AudioBitrate          *string           `json:"audioBitrate,omitempty"`
+	VideoBitrate          *string           `json:"videoBitrate,omitempty"`
+	EncodingMaxRate       *string           `json:"encodingMaxRate,omitempty"`
+	EncodingBufferSize    *string           `json:"encodingBufferSize,omitempty"`
+	PixelFormat           *string           `json:"pixelFormat,omitempty"`
+	ProResProfile         *string           `json:"proResProfile,omitempty"`
+	X264Preset            *string           `json:"x264Preset,omitempty"`
+	NumberOfGifLoops      *int              `json:"numberOfGifLoops,omitempty"`
+	ColorSpace            *string           `json:"colorSpace,omitempty"`
+	FramesPerLambda       *int              `json:"framesPerLambda,omitempty"`
+	Concurrency           *int              `json:"concurrency,omitempty"`
+	MaxRetries            *int              `json:"maxRetries,omitempty"`
+	TimeoutInMilliseconds *int              `json:"timeoutInMilliseconds,omitempty"`
+	DownloadBehavior      *DownloadBehavior `json:"downloadBehavior,omitempty"`
+	Metadata              map[string]string `json:"metadata,omitempty"`
+	DeleteAfter           *string           `json:"deleteAfter,omitempty"`
+	EnvVariables          map[string]string `json:"envVariables,omitempty"`
 
 	// OutName sends the output to a bucket of the caller's instead of the
 	// remotionlambda-* bucket. It is set by the deployment, never by a request.
 	OutName *OutName `json:"-"`
 }
+
+// Privacy is who may read the rendered file, as S3 ACLs say it.
+type Privacy string
+
+const (
+	// PrivacyPublic, renderMediaOnLambda()'s default, makes the file
+	// public-read.
+	PrivacyPublic Privacy = "public"
+	// PrivacyPrivate keeps the file to the bucket's account.
+	PrivacyPrivate Privacy = "private"
+	// PrivacyNoACL sets no ACL at all: the only choice for buckets with ACLs
+	// disabled (BucketOwnerEnforced), as buckets created today are.
+	PrivacyNoACL Privacy = "no-acl"
+)
 
 // OutName is renderMediaOnLambda()'s outName in its {key, bucketName} form.
 type OutName struct {
@@ -197,15 +215,16 @@ func invalid(field, format string, args ...any) *ValidationError {
 	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// codec returns the codec the render uses.
-func (o *RenderOptions) codec() string {
+// CodecOrDefault returns the codec the render uses.
+func (o *Options) CodecOrDefault() string {
 	if o.Codec == "" {
 		return DefaultCodec
 	}
 	return o.Codec
 }
 
-func (o *RenderOptions) imageFormat() string {
+// ImageFormatOrDefault returns the image format the render uses.
+func (o *Options) ImageFormatOrDefault() string {
 	if o.ImageFormat == "" {
 		return DefaultImageFormat
 	}
@@ -215,7 +234,7 @@ func (o *RenderOptions) imageFormat() string {
 // Validate applies the rules the render function applies, so that a render it
 // would fail minutes later is refused before it starts. The first broken rule
 // is returned as a *ValidationError.
-func (o *RenderOptions) Validate() error {
+func (o *Options) Validate() error {
 	for _, check := range []func() *ValidationError{
 		o.validateIdentity,
 		o.validateFormat,
@@ -232,7 +251,7 @@ func (o *RenderOptions) Validate() error {
 	return nil
 }
 
-func (o *RenderOptions) validateIdentity() *ValidationError {
+func (o *Options) validateIdentity() *ValidationError {
 	if strings.TrimSpace(o.Composition) == "" {
 		return invalid("composition", "composition is required: the ID of the composition to render")
 	}
@@ -252,12 +271,12 @@ func (o *RenderOptions) validateIdentity() *ValidationError {
 	return nil
 }
 
-func (o *RenderOptions) validateFormat() *ValidationError {
-	codec := o.codec()
+func (o *Options) validateFormat() *ValidationError {
+	codec := o.CodecOrDefault()
 	if !slices.Contains(Codecs, codec) {
 		return invalid("codec", "codec %q is not supported on Lambda; use one of %s", codec, strings.Join(Codecs, ", "))
 	}
-	format := o.imageFormat()
+	format := o.ImageFormatOrDefault()
 	if !slices.Contains(imageFormats, format) {
 		return invalid("imageFormat", "imageFormat %q is not valid; use one of %s", format, strings.Join(imageFormats, ", "))
 	}
@@ -309,11 +328,11 @@ func (o *RenderOptions) validateFormat() *ValidationError {
 	return nil
 }
 
-func (o *RenderOptions) validateQuality() *ValidationError {
-	codec := o.codec()
+func (o *Options) validateQuality() *ValidationError {
+	codec := o.CodecOrDefault()
 	if o.JPEGQuality != nil {
-		if o.imageFormat() != "jpeg" {
-			return invalid("jpegQuality", `jpegQuality only applies to imageFormat "jpeg", not %q`, o.imageFormat())
+		if o.ImageFormatOrDefault() != "jpeg" {
+			return invalid("jpegQuality", `jpegQuality only applies to imageFormat "jpeg", not %q`, o.ImageFormatOrDefault())
 		}
 		if q := *o.JPEGQuality; q < 0 || q > 100 {
 			return invalid("jpegQuality", "jpegQuality must be between 0 and 100, not %d", q)
@@ -354,8 +373,8 @@ func (o *RenderOptions) validateQuality() *ValidationError {
 	return nil
 }
 
-func (o *RenderOptions) validateAudio() *ValidationError {
-	codec := o.codec()
+func (o *Options) validateAudio() *ValidationError {
+	codec := o.CodecOrDefault()
 	if o.AudioCodec != nil {
 		ac := *o.AudioCodec
 		if !slices.Contains(audioCodecs, ac) {
@@ -375,7 +394,7 @@ func (o *RenderOptions) validateAudio() *ValidationError {
 	return nil
 }
 
-func (o *RenderOptions) validateFrames() *ValidationError {
+func (o *Options) validateFrames() *ValidationError {
 	if r := o.FrameRange; r != nil {
 		if r.First < 0 || r.Last < 0 {
 			return invalid("frameRange", "frameRange cannot contain negative frame numbers")
@@ -396,7 +415,7 @@ func (o *RenderOptions) validateFrames() *ValidationError {
 	return nil
 }
 
-func (o *RenderOptions) validateDistribution() *ValidationError {
+func (o *Options) validateDistribution() *ValidationError {
 	if o.FramesPerLambda != nil && o.Concurrency != nil {
 		return invalid("framesPerLambda", "framesPerLambda and concurrency cannot both be set; use only one of them")
 	}
@@ -419,9 +438,9 @@ func (o *RenderOptions) validateDistribution() *ValidationError {
 	return nil
 }
 
-func (o *RenderOptions) validateOutput() *ValidationError {
+func (o *Options) validateOutput() *ValidationError {
 	if o.Privacy != "" && !slices.Contains(privacies, o.Privacy) {
-		return invalid("privacy", "privacy %q is not valid; use one of %s", o.Privacy, strings.Join(privacies, ", "))
+		return invalid("privacy", "privacy %q is not valid; use one of %s, %s or %s", o.Privacy, PrivacyPublic, PrivacyPrivate, PrivacyNoACL)
 	}
 	if d := o.DownloadBehavior; d != nil {
 		switch d.Type {

@@ -1,0 +1,128 @@
+// Package wire defines the render API's requests and answers as JSON: the
+// trigger function encodes them and the render CLI decodes them. It imports
+// no AWS code, so the CLI and the CDK app can use it without linking the
+// function.
+package wire
+
+import "remotion-lambda-iam/lambda/remotion/render"
+
+// Route keys of the HTTP API, as API Gateway names them.
+const (
+	RouteStart    = "POST /renders"
+	RouteProgress = "GET /renders/{renderId}"
+)
+
+// StartRequest is the body of POST /renders: Remotion's options under their
+// own names, and the output key where the deployment has an output bucket.
+type StartRequest struct {
+	render.Options
+	OutputKey *string `json:"outputKey,omitempty"`
+}
+
+// State is where a render stands.
+type State string
+
+const (
+	StateRendering State = "rendering"
+	StateDone      State = "done"
+	StateFailed    State = "failed"
+)
+
+// Final reports whether a render in state s is over.
+func (s State) Final() bool { return s == StateDone || s == StateFailed }
+
+// StartResponse is the 202 answer of POST /renders.
+type StartResponse struct {
+	RenderID    string  `json:"renderId"`
+	BucketName  string  `json:"bucketName"`
+	State       State   `json:"state"`
+	ProgressURL string  `json:"progressUrl"`
+	Output      *Output `json:"output,omitempty"`
+}
+
+// Output is where a render into the deployment's output bucket lands.
+type Output struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	S3URI  string `json:"s3Uri"`
+	URL    string `json:"url,omitempty"`
+}
+
+// Progress is the 200 answer of GET /renders/{renderId}.
+type Progress struct {
+	RenderID          string        `json:"renderId"`
+	BucketName        string        `json:"bucketName"`
+	State             State         `json:"state"`
+	OverallProgress   float64       `json:"overallProgress"`
+	FramesRendered    int           `json:"framesRendered"`
+	OutputFile        *string       `json:"outputFile"`
+	OutputSizeInBytes *int64        `json:"outputSizeInBytes"`
+	Output            *Output       `json:"output,omitempty"`
+	TimeToFinishMs    *int64        `json:"timeToFinishInMilliseconds"`
+	Errors            []RenderError `json:"errors"`
+	Costs             Costs         `json:"costs"`
+}
+
+// RenderError is one error a render met, fatal or retried.
+type RenderError struct {
+	Message   string `json:"message"`
+	Name      string `json:"name,omitempty"`
+	Fatal     bool   `json:"fatal"`
+	Chunk     *int   `json:"chunk"`
+	Frame     *int   `json:"frame"`
+	Attempt   int    `json:"attempt"`
+	WillRetry bool   `json:"willRetry"`
+}
+
+// Costs is Remotion's estimate of what a render has cost so far.
+type Costs struct {
+	AccruedSoFar float64 `json:"accruedSoFar"`
+	DisplayCost  string  `json:"displayCost"`
+	Currency     string  `json:"currency"`
+}
+
+// ErrorResponse is the body of every answer that is not 2xx.
+type ErrorResponse struct {
+	Error Error `json:"error"`
+}
+
+// Error says what went wrong: a stable code a program can switch on, a
+// message a person can act on and, for a bad request, the field at fault.
+type Error struct {
+	Code    ErrorCode `json:"code"`
+	Message string    `json:"message"`
+	Field   string    `json:"field,omitempty"`
+}
+
+// ErrorCode is the stable name of a failure.
+type ErrorCode string
+
+// Errors of the request (4xx).
+const (
+	CodeUnsupportedMediaType ErrorCode = "unsupported_media_type"
+	CodeMalformedBody        ErrorCode = "malformed_body"
+	CodeBodyTooLarge         ErrorCode = "body_too_large"
+	CodeEmptyBody            ErrorCode = "empty_body"
+	CodeMalformedJSON        ErrorCode = "malformed_json"
+	CodeWrongType            ErrorCode = "wrong_type"
+	CodeUnknownField         ErrorCode = "unknown_field"
+	CodeMissingField         ErrorCode = "missing_field"
+	CodeInvalidValue         ErrorCode = "invalid_value"
+	CodeServeURLNotAllowed   ErrorCode = "serve_url_not_allowed"
+	CodeNoOutputBucket       ErrorCode = "no_output_bucket"
+	CodeNotFound             ErrorCode = "not_found"
+	CodeThrottled            ErrorCode = "throttled"
+)
+
+// Errors of the render function or of this deployment (5xx).
+const (
+	CodeVersionMismatch        ErrorCode = "version_mismatch"
+	CodeRenderFunctionNotFound ErrorCode = "render_function_not_found"
+	CodeAccessDenied           ErrorCode = "access_denied"
+	CodeUpstreamTimeout        ErrorCode = "upstream_timeout"
+	CodeRenderRejected         ErrorCode = "render_rejected"
+	CodeRenderFunctionError    ErrorCode = "render_function_error"
+	CodeUpstreamError          ErrorCode = "upstream_error"
+	CodeConfigurationError     ErrorCode = "configuration_error"
+	CodeInternalError          ErrorCode = "internal_error"
+)
