@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"remotion-lambda-iam/config"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -8,37 +10,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
-
-// AuthMode is how callers of the HTTP API prove who they are.
-type AuthMode string
-
-const (
-	// AuthIAM requires SigV4-signed requests from principals allowed
-	// execute-api:Invoke.
-	AuthIAM AuthMode = "iam"
-	// AuthJWT requires a JWT from an OIDC issuer, such as a Cognito user pool.
-	AuthJWT AuthMode = "jwt"
-	// AuthNone lets anyone who knows the URL start renders on the account's bill.
-	AuthNone AuthMode = "none"
-)
-
-// AccessConfig is who may call the API and how much.
-type AccessConfig struct {
-	Auth        AuthMode
-	JWTIssuer   string   // with AuthJWT
-	JWTAudience []string // with AuthJWT
-	// ThrottleRateLimit (requests per second, steady) and ThrottleBurstLimit
-	// bound the API stage.
-	ThrottleRateLimit  float64
-	ThrottleBurstLimit int
-	// MaxRequestBodyBytes bounds a request's body; the function answers 413 past it.
-	MaxRequestBodyBytes int
-	// ReservedConcurrency, when above zero, reserves (and caps) the
-	// function's concurrency.
-	ReservedConcurrency int
-}
 
 // accessLogFormat is one JSON object per request, with HTTP API context
 // variables only (REST API variables are rejected at deploy time).
@@ -60,13 +34,13 @@ func (s *accessLogSettings) Format() awsapigateway.AccessLogFormat {
 
 // newHTTPAPI puts fn behind an HTTP API with the two routes, the configured
 // authorization, throttling and JSON access logs.
-func newHTTPAPI(stack awscdk.Stack, fn awslambda.IFunction, cfg AccessConfig, retention awslogs.RetentionDays) awsapigatewayv2.HttpApi {
-	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.API, logRetentionDays int) awsapigatewayv2.HttpApi {
+	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		Description:        jsii.String("Starts Remotion renders and reports their progress"),
 		CreateDefaultStage: jsii.Bool(false),
 	})
-	accessLogs := awslogs.NewLogGroup(stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
-		Retention:     retention,
+	accessLogs := awslogs.NewLogGroup(scope, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     retention(logRetentionDays),
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
@@ -83,7 +57,7 @@ func newHTTPAPI(stack awscdk.Stack, fn awslambda.IFunction, cfg AccessConfig, re
 		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 		})
-	authorizer := newAuthorizer(stack, cfg)
+	authorizer := newAuthorizer(scope, cfg)
 	for _, route := range []struct {
 		path   string
 		method awsapigatewayv2.HttpMethod
@@ -97,7 +71,7 @@ func newHTTPAPI(stack awscdk.Stack, fn awslambda.IFunction, cfg AccessConfig, re
 			Integration: integration,
 			Authorizer:  authorizer,
 		})
-		if cfg.Auth == AuthNone {
+		if cfg.Authorization == config.AuthNone {
 			for _, r := range *routes {
 				accept(r, finding{"AwsSolutions-APIG4", "",
 					"Authorization is off because the deployment set apiAuthorization=none explicitly, and synthesis warns about it; for use behind something that authenticates callers."})
@@ -107,13 +81,13 @@ func newHTTPAPI(stack awscdk.Stack, fn awslambda.IFunction, cfg AccessConfig, re
 	return api
 }
 
-func newAuthorizer(stack awscdk.Stack, cfg AccessConfig) awsapigatewayv2.IHttpRouteAuthorizer {
-	switch cfg.Auth {
-	case AuthJWT:
+func newAuthorizer(scope constructs.Construct, cfg config.API) awsapigatewayv2.IHttpRouteAuthorizer {
+	switch cfg.Authorization {
+	case config.AuthJWT:
 		return awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("JwtAuthorizer"), jsii.String(cfg.JWTIssuer),
 			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(cfg.JWTAudience...)})
-	case AuthNone:
-		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("remotion:unauthenticatedApi"), jsii.String(
+	case config.AuthNone:
+		awscdk.Annotations_Of(scope).AddWarningV2(jsii.String("remotion:unauthenticatedApi"), jsii.String(
 			"apiAuthorization is none: anyone who finds the API's URL can start renders billed to this account. "+
 				"Use iam or jwt unless something in front of the API authenticates callers."), nil)
 		return awsapigatewayv2.NewHttpNoneAuthorizer()

@@ -1,0 +1,209 @@
+// Package config is what a deployment decides: the typed configuration of
+// the stack, read from CDK context and checked key by key. It does not depend
+// on jsii, so that it can be read, changed and tested on plain maps.
+package config
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+
+	"remotion-lambda-iam/lambda/env"
+)
+
+// Context keys, as cdk.json and `-c key=value` name them.
+const (
+	KeyStackName                 = "stackName"
+	KeyRemotionFunctionName      = "remotionFunctionName"
+	KeyRemotionRegion            = "remotionRegion"
+	KeyRemotionVersion           = "remotionVersion"
+	KeyServeURL                  = "serveUrl"
+	KeyServeURLAllowList         = "serveUrlAllowList"
+	KeyExecutionPolicyName       = "executionPolicyName"
+	KeyLogRetentionDays          = "logRetentionDays"
+	KeyOutputBucket              = "outputBucket"
+	KeyOutputBucketRemovalPolicy = "outputBucketRemovalPolicy"
+	KeyRenderRoleName            = "renderRoleName"
+	KeyAPIAuthorization          = "apiAuthorization"
+	KeyJWTIssuer                 = "jwtIssuer"
+	KeyJWTAudience               = "jwtAudience"
+	KeyThrottleRateLimit         = "throttleRateLimit"
+	KeyThrottleBurstLimit        = "throttleBurstLimit"
+	KeyMaxRequestBodyBytes       = "maxRequestBodyBytes"
+	KeyReservedConcurrency       = "reservedConcurrency"
+	KeyNag                       = "nag"
+)
+
+// Config is one deployment of the stack.
+type Config struct {
+	// StackName names the CloudFormation stack.
+	StackName string
+	// Remotion is the render function the trigger function calls.
+	Remotion Remotion
+	// ExecutionPolicyName names the customer-managed policy; unique per account.
+	ExecutionPolicyName string
+	// LogRetentionDays applies to the function's logs and the API's access logs.
+	LogRetentionDays int
+	// OutputBucket, if any, receives every render.
+	OutputBucket OutputBucket
+	// API is who may call the HTTP API, and how much.
+	API API
+	// ReservedConcurrency, when above zero, reserves (and caps) the trigger
+	// function's concurrency.
+	ReservedConcurrency int
+	// Nag runs cdk-nag's AwsSolutions checks during synthesis.
+	Nag bool
+}
+
+// Remotion is the deployed Remotion render function and what it may render.
+type Remotion struct {
+	// FunctionName is the render function, as `npx remotion lambda functions ls` lists it.
+	FunctionName string
+	// Region is the render function's region; empty means the stack's.
+	Region string
+	// Version is the Remotion version the render function runs. Load reads
+	// it from FunctionName when the key is empty.
+	Version string
+	// ServeURL is the site rendered when a request names none; may be empty.
+	ServeURL string
+	// ServeURLAllowList holds the patterns a request's serveUrl must match.
+	ServeURLAllowList []string
+}
+
+// BucketMode says where renders land.
+type BucketMode int
+
+const (
+	// NoBucket leaves renders in Remotion's remotionlambda-* bucket.
+	NoBucket BucketMode = iota
+	// CreateBucket has the stack create a private bucket for renders.
+	CreateBucket
+	// ImportBucket sends renders to an existing bucket, by name.
+	ImportBucket
+)
+
+// CreateBucketValue, as outputBucket, has the stack create the bucket.
+const CreateBucketValue = "create"
+
+// RemovalPolicy says what happens to a created bucket on `cdk destroy`.
+type RemovalPolicy string
+
+const (
+	// Retain keeps the bucket and its renders.
+	Retain RemovalPolicy = "retain"
+	// Destroy deletes the bucket and every render in it.
+	Destroy RemovalPolicy = "destroy"
+)
+
+// OutputBucket is the optional bucket renders are written into.
+type OutputBucket struct {
+	Mode BucketMode
+	// Name of the existing bucket, with ImportBucket.
+	Name string
+	// RemovalPolicy applies to a created bucket and its access log bucket.
+	RemovalPolicy RemovalPolicy
+	// RenderRoleName is the role Remotion's render function runs as; it is
+	// the one that writes the file, so a created bucket lets it in.
+	RenderRoleName string
+}
+
+// AuthMode is how callers of the HTTP API prove who they are.
+type AuthMode string
+
+const (
+	// AuthIAM requires SigV4-signed requests from principals allowed
+	// execute-api:Invoke.
+	AuthIAM AuthMode = "iam"
+	// AuthJWT requires a JWT from an OIDC issuer, such as a Cognito user pool.
+	AuthJWT AuthMode = "jwt"
+	// AuthNone lets anyone who knows the URL start renders on the account's bill.
+	AuthNone AuthMode = "none"
+)
+
+// API is who may call the HTTP API, and how much.
+type API struct {
+	Authorization AuthMode
+	JWTIssuer     string   // with AuthJWT
+	JWTAudience   []string // with AuthJWT
+	// ThrottleRateLimit (requests per second, steady) and ThrottleBurstLimit
+	// bound the API stage.
+	ThrottleRateLimit  int
+	ThrottleBurstLimit int
+	// MaxRequestBodyBytes bounds a request's body; the function answers 413 past it.
+	MaxRequestBodyBytes int
+}
+
+// Default is the configuration of a deployment that sets no key: the values
+// cdk.json states, for a fork to read and change.
+func Default() Config {
+	return Config{
+		StackName: "RemotionRenderStack",
+		Remotion: Remotion{
+			FunctionName:      "remotion-render-4-0-527-mem2048mb-disk2048mb-120sec",
+			ServeURLAllowList: []string{env.DefaultServeURLPattern},
+		},
+		ExecutionPolicyName: "remotion-executionrole-policy",
+		LogRetentionDays:    30,
+		OutputBucket:        OutputBucket{Mode: NoBucket, RemovalPolicy: Retain, RenderRoleName: "remotion-lambda-role"},
+		API: API{
+			Authorization:       AuthIAM,
+			JWTAudience:         []string{},
+			ThrottleRateLimit:   10,
+			ThrottleBurstLimit:  20,
+			MaxRequestBodyBytes: env.DefaultMaxRequestBodyBytes,
+		},
+	}
+}
+
+// Context is c as CDK context: every key, with the value that Load reads
+// back as c.
+func (c Config) Context() map[string]any {
+	bucket := ""
+	switch c.OutputBucket.Mode {
+	case CreateBucket:
+		bucket = CreateBucketValue
+	case ImportBucket:
+		bucket = c.OutputBucket.Name
+	}
+	return map[string]any{
+		KeyStackName:                 c.StackName,
+		KeyRemotionFunctionName:      c.Remotion.FunctionName,
+		KeyRemotionRegion:            c.Remotion.Region,
+		KeyRemotionVersion:           c.Remotion.Version,
+		KeyServeURL:                  c.Remotion.ServeURL,
+		KeyServeURLAllowList:         slices.Clone(c.Remotion.ServeURLAllowList),
+		KeyExecutionPolicyName:       c.ExecutionPolicyName,
+		KeyLogRetentionDays:          c.LogRetentionDays,
+		KeyOutputBucket:              bucket,
+		KeyOutputBucketRemovalPolicy: string(c.OutputBucket.RemovalPolicy),
+		KeyRenderRoleName:            c.OutputBucket.RenderRoleName,
+		KeyAPIAuthorization:          string(c.API.Authorization),
+		KeyJWTIssuer:                 c.API.JWTIssuer,
+		KeyJWTAudience:               slices.Clone(c.API.JWTAudience),
+		KeyThrottleRateLimit:         c.API.ThrottleRateLimit,
+		KeyThrottleBurstLimit:        c.API.ThrottleBurstLimit,
+		KeyMaxRequestBodyBytes:       c.API.MaxRequestBodyBytes,
+		KeyReservedConcurrency:       c.ReservedConcurrency,
+		KeyNag:                       c.Nag,
+	}
+}
+
+// serveURLAllowList is the allow-list a deployment gets when it leaves
+// serveUrlAllowList at its default: with a serveUrl, only that site's bucket,
+// so that a caller cannot render a site of another account on this
+// account's bill; without one, any site Remotion deploys.
+func serveURLAllowList(serveURL string) []string {
+	if serveURL == "" {
+		return []string{env.DefaultServeURLPattern}
+	}
+	u, err := url.Parse(serveURL)
+	if err != nil {
+		return []string{env.DefaultServeURLPattern}
+	}
+	// A path-style S3 URL names the bucket in its first segment.
+	if u.Host == "s3.amazonaws.com" || strings.HasPrefix(u.Host, "s3.") && strings.HasSuffix(u.Host, ".amazonaws.com") {
+		bucket, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		return []string{"https://" + u.Host + "/" + bucket + "/**"}
+	}
+	return []string{"https://" + u.Host + "/**"}
+}

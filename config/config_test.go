@@ -1,0 +1,240 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// load reads a configuration from a plain map, as CDK context would give it.
+func load(ctx map[string]any) (Config, error) {
+	return Load(func(key string) any { return ctx[key] })
+}
+
+func TestNoKeysIsTheDefault(t *testing.T) {
+	got, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := Default()
+	want.Remotion.Version = "4.0.527" // read from the default function name
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Load(nothing) =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestContextReadsBackAsTheSameConfig(t *testing.T) {
+	for name, ctx := range map[string]map[string]any{
+		"default":  nil,
+		"created":  {KeyOutputBucket: "create", KeyOutputBucketRemovalPolicy: "destroy"},
+		"imported": {KeyOutputBucket: "my-renders", KeyRenderRoleName: "my-render-role"},
+		"jwt":      {KeyAPIAuthorization: "jwt", KeyJWTIssuer: "https://issuer.example", KeyJWTAudience: "a,b"},
+		"tuned":    {KeyLogRetentionDays: "7", KeyReservedConcurrency: 5, KeyNag: "true", KeyRemotionRegion: "eu-west-1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			first, err := load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			second, err := load(first.Context())
+
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(first, second) {
+				t.Errorf("read back as\n%+v\nwant\n%+v", second, first)
+			}
+		})
+	}
+}
+
+func TestKeysSetTheirFields(t *testing.T) {
+	c, err := load(map[string]any{
+		KeyStackName:            "RendersProd",
+		KeyRemotionFunctionName: "remotion-render-4-0-600-mem3008mb-disk4096mb-240sec",
+		KeyRemotionRegion:       "eu-west-1",
+		KeyServeURL:             "https://remotionlambda-euwest1-abc.s3.eu-west-1.amazonaws.com/sites/prod/index.html",
+		KeyServeURLAllowList:    "https://remotionlambda-*.s3.*.amazonaws.com/sites/prod/**, https://renders.example.com/**",
+		KeyExecutionPolicyName:  "remotion-executionrole-policy-prod",
+		KeyLogRetentionDays:     "7", // -c passes strings
+		KeyMaxRequestBodyBytes:  "2097152",
+		KeyReservedConcurrency:  "5",
+		KeyThrottleRateLimit:    50.0, // cdk.json passes numbers
+		KeyThrottleBurstLimit:   "100",
+		KeyNag:                  true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := Default()
+	want.StackName = "RendersProd"
+	want.Remotion = Remotion{
+		FunctionName:      "remotion-render-4-0-600-mem3008mb-disk4096mb-240sec",
+		Region:            "eu-west-1",
+		Version:           "4.0.600",
+		ServeURL:          "https://remotionlambda-euwest1-abc.s3.eu-west-1.amazonaws.com/sites/prod/index.html",
+		ServeURLAllowList: []string{"https://remotionlambda-*.s3.*.amazonaws.com/sites/prod/**", "https://renders.example.com/**"},
+	}
+	want.ExecutionPolicyName = "remotion-executionrole-policy-prod"
+	want.LogRetentionDays = 7
+	want.API.MaxRequestBodyBytes = 2097152
+	want.API.ThrottleRateLimit, want.API.ThrottleBurstLimit = 50, 100
+	want.ReservedConcurrency = 5
+	want.Nag = true
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", c, want)
+	}
+}
+
+func TestExplicitVersionWinsOverTheFunctionName(t *testing.T) {
+	c, err := load(map[string]any{KeyRemotionFunctionName: "remotion-render-custom", KeyRemotionVersion: "4.0.530"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Remotion.Version != "4.0.530" {
+		t.Errorf("Version = %q, want 4.0.530", c.Remotion.Version)
+	}
+}
+
+func TestOutputBucketModes(t *testing.T) {
+	tests := []struct {
+		value string
+		want  OutputBucket
+	}{
+		{"", OutputBucket{Mode: NoBucket, RemovalPolicy: Retain, RenderRoleName: "remotion-lambda-role"}},
+		{"create", OutputBucket{Mode: CreateBucket, RemovalPolicy: Retain, RenderRoleName: "remotion-lambda-role"}},
+		{"my-renders", OutputBucket{Mode: ImportBucket, Name: "my-renders", RemovalPolicy: Retain, RenderRoleName: "remotion-lambda-role"}},
+	}
+	for _, tt := range tests {
+		c, err := load(map[string]any{KeyOutputBucket: tt.value})
+		if err != nil {
+			t.Fatalf("%q: %v", tt.value, err)
+		}
+		if !reflect.DeepEqual(c.OutputBucket, tt.want) {
+			t.Errorf("outputBucket=%q: %+v, want %+v", tt.value, c.OutputBucket, tt.want)
+		}
+	}
+}
+
+// A serveUrl with the allow-list left at its default admits only that site's
+// bucket: a caller cannot render a site of another account on this bill.
+func TestDefaultAllowListNarrowsToTheServeURLsBucket(t *testing.T) {
+	tests := []struct {
+		name string
+		ctx  map[string]any
+		want []string
+	}{
+		{"no serveUrl", nil, []string{"https://remotionlambda-*.s3.*.amazonaws.com/sites/**"}},
+		{"virtual-hosted site", map[string]any{KeyServeURL: "https://remotionlambda-useast1-abc.s3.us-east-1.amazonaws.com/sites/my-site/index.html"},
+			[]string{"https://remotionlambda-useast1-abc.s3.us-east-1.amazonaws.com/**"}},
+		{"path-style site", map[string]any{KeyServeURL: "https://s3.us-east-1.amazonaws.com/remotionlambda-useast1-abc/sites/my-site/index.html"},
+			[]string{"https://s3.us-east-1.amazonaws.com/remotionlambda-useast1-abc/**"}},
+		{"site elsewhere", map[string]any{KeyServeURL: "https://renders.example.com/site/index.html"},
+			[]string{"https://renders.example.com/**"}},
+		{"default stated in cdk.json", map[string]any{
+			KeyServeURL:          "https://remotionlambda-useast1-abc.s3.us-east-1.amazonaws.com/sites/my-site/index.html",
+			KeyServeURLAllowList: []any{"https://remotionlambda-*.s3.*.amazonaws.com/sites/**"},
+		}, []string{"https://remotionlambda-useast1-abc.s3.us-east-1.amazonaws.com/**"}},
+		{"list of the deployment's own", map[string]any{
+			KeyServeURL:          "https://remotionlambda-useast1-abc.s3.us-east-1.amazonaws.com/sites/my-site/index.html",
+			KeyServeURLAllowList: "https://remotionlambda-*.s3.*.amazonaws.com/sites/**,https://renders.example.com/**",
+		}, []string{"https://remotionlambda-*.s3.*.amazonaws.com/sites/**", "https://renders.example.com/**"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Remotion.ServeURLAllowList, tt.want) {
+				t.Errorf("ServeURLAllowList = %v, want %v", c.Remotion.ServeURLAllowList, tt.want)
+			}
+		})
+	}
+}
+
+func TestBadConfigurationFailsNamingTheKey(t *testing.T) {
+	tests := []struct {
+		key   string
+		value any
+		says  string
+	}{
+		{KeyStackName, "1stack", "stack name"},
+		{KeyStackName, 42, "want a string"},
+		{KeyRemotionFunctionName, "", "remotion-render-"},
+		{KeyRemotionFunctionName, "my-renderer", "remotion-render-*"},
+		{KeyRemotionFunctionName, "remotion-render-" + strings.Repeat("x", 60), "remotion-render-"},
+		{KeyRemotionVersion, "4.0", "4.0.527"},
+		{KeyRemotionVersion, "latest", "4.0.527"},
+		{KeyRemotionRegion, "Europe", "us-east-1"},
+		{KeyServeURL, "http://remotionlambda-a.s3.us-east-1.amazonaws.com/sites/x", "https URL"},
+		{KeyServeURL, "sites/x", "https URL"},
+		{KeyServeURLAllowList, "", "empty"},
+		{KeyServeURLAllowList, "remotionlambda-*", "https://"},
+		{KeyServeURLAllowList, []any{"https://a/**", 3}, "list of strings"},
+		{KeyServeURLAllowList, 3.0, "list of strings"},
+		{KeyExecutionPolicyName, "remotion policy", "IAM policy name"},
+		{KeyExecutionPolicyName, strings.Repeat("p", 65), "IAM policy name"},
+		{KeyLogRetentionDays, 10, "use one of"},
+		{KeyLogRetentionDays, "a month", "whole number"},
+		{KeyLogRetentionDays, 7.5, "whole number"},
+		{KeyOutputBucket, "My_Bucket", "bucket name"},
+		{KeyOutputBucket, "ab", "bucket name"},
+		{KeyOutputBucket, "192.168.1.1", "IP address"},
+		{KeyOutputBucket, "renders..bucket", "adjacent dots"},
+		{KeyOutputBucket, "xn--renders", "reserved prefix"},
+		{KeyOutputBucket, "renders-s3alias", "reserved suffix"},
+		{KeyOutputBucket, "remotionlambda-useast1-abcdefghij", "Remotion's own"},
+		{KeyOutputBucketRemovalPolicy, "delete", "retain"},
+		{KeyRenderRoleName, "remotion lambda role", "IAM role name"},
+		{KeyAPIAuthorization, "oauth", "iam (SigV4"},
+		{KeyThrottleRateLimit, 0, "out of range"},
+		{KeyThrottleRateLimit, "fast", "whole number"},
+		{KeyThrottleBurstLimit, 100000, "out of range"},
+		{KeyMaxRequestBodyBytes, 100, "out of range"},
+		{KeyMaxRequestBodyBytes, 7 << 20, "6 MB"},
+		{KeyReservedConcurrency, -1, "out of range"},
+		{KeyNag, "maybe", "true or false"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s=%v", tt.key, tt.value), func(t *testing.T) {
+			_, err := load(map[string]any{tt.key: tt.value})
+
+			if err == nil {
+				t.Fatal("the configuration was accepted")
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "context key "+tt.key+": ") || !strings.Contains(msg, tt.says) {
+				t.Errorf("error %q does not name the key %s and say %q", msg, tt.key, tt.says)
+			}
+		})
+	}
+}
+
+func TestNameWithoutVersionNeedsTheVersionKey(t *testing.T) {
+	_, err := load(map[string]any{KeyRemotionFunctionName: "remotion-render-bds9aab"})
+
+	if err == nil || !strings.Contains(err.Error(), "context key remotionVersion:") || !strings.Contains(err.Error(), "-c remotionVersion=") {
+		t.Errorf("err = %v, want one that says to set remotionVersion", err)
+	}
+}
+
+func TestJWTNeedsAnIssuerAndAnAudience(t *testing.T) {
+	tests := []struct {
+		ctx map[string]any
+		key string
+	}{
+		{map[string]any{KeyAPIAuthorization: "jwt", KeyJWTAudience: "a"}, KeyJWTIssuer},
+		{map[string]any{KeyAPIAuthorization: "jwt", KeyJWTIssuer: "http://issuer.example", KeyJWTAudience: "a"}, KeyJWTIssuer},
+		{map[string]any{KeyAPIAuthorization: "jwt", KeyJWTIssuer: "https://issuer.example"}, KeyJWTAudience},
+	}
+	for _, tt := range tests {
+		_, err := load(tt.ctx)
+		if err == nil || !strings.HasPrefix(err.Error(), "context key "+tt.key+": ") {
+			t.Errorf("%v: err = %v, want one naming %s", tt.ctx, err, tt.key)
+		}
+	}
+}

@@ -1,0 +1,288 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"remotion-lambda-iam/lambda/remotion/render"
+)
+
+// Lambda refuses synchronous invocation payloads over 6 MB.
+const maxInvokePayloadBytes = 6 << 20
+
+// RetentionDays are the numbers of days CloudWatch Logs can keep logs.
+var RetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+var (
+	stackNamePattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+	functionNamePattern = regexp.MustCompile(`^remotion-render-[A-Za-z0-9_-]{1,48}$`)
+	regionPattern       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	versionPattern      = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+	iamNamePattern      = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
+	bucketNamePattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	ipAddressPattern    = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
+)
+
+// Load reads the configuration from lookup, which returns a context key's
+// value or nil when the key is not set; an unset key keeps its Default. Every
+// error names the key and says what to set.
+func Load(lookup func(key string) any) (Config, error) {
+	c := Default()
+	r := reader{lookup: lookup}
+
+	r.match(KeyStackName, &c.StackName, stackNamePattern, "a CloudFormation stack name: letters, digits and hyphens, starting with a letter")
+	r.match(KeyRemotionFunctionName, &c.Remotion.FunctionName, functionNamePattern,
+		"a Remotion render function name: remotion-render-… as `npx remotion lambda functions ls` lists it (the execution policy only allows invoking remotion-render-* functions)")
+	if r.string(KeyRemotionRegion, &c.Remotion.Region) && c.Remotion.Region != "" && !regionPattern.MatchString(c.Remotion.Region) {
+		r.fail(KeyRemotionRegion, "%q is not an AWS region such as us-east-1; leave it empty to use the stack's region", c.Remotion.Region)
+	}
+	if r.string(KeyRemotionVersion, &c.Remotion.Version) {
+		r.version(&c.Remotion)
+	}
+	if r.string(KeyServeURL, &c.Remotion.ServeURL) && c.Remotion.ServeURL != "" {
+		if u, err := url.Parse(c.Remotion.ServeURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			r.fail(KeyServeURL, "%q is not an https URL; give the URL `npx remotion lambda sites create` printed, or leave it empty", c.Remotion.ServeURL)
+		}
+	}
+	if r.list(KeyServeURLAllowList, &c.Remotion.ServeURLAllowList) {
+		r.allowList(&c.Remotion)
+	}
+	r.match(KeyExecutionPolicyName, &c.ExecutionPolicyName, iamNamePattern, "an IAM policy name: up to 64 letters, digits and +=,.@_-")
+	if r.int(KeyLogRetentionDays, &c.LogRetentionDays) && !slices.Contains(RetentionDays, c.LogRetentionDays) {
+		r.fail(KeyLogRetentionDays, "CloudWatch Logs cannot keep logs %d days; use one of %v", c.LogRetentionDays, RetentionDays)
+	}
+	r.outputBucket(&c.OutputBucket)
+	r.api(&c.API)
+	r.intIn(KeyReservedConcurrency, &c.ReservedConcurrency, 0, 1000, "0 for none, or the concurrent executions to reserve")
+	r.bool(KeyNag, &c.Nag)
+
+	if r.err != nil {
+		return Config{}, r.err
+	}
+	return c, nil
+}
+
+// reader reads context values into a Config and keeps the first error.
+type reader struct {
+	lookup func(key string) any
+	err    error
+}
+
+func (r *reader) fail(key, format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("context key %s: %s", key, fmt.Sprintf(format, args...))
+	}
+}
+
+// value returns the key's value, or nil when the key is unset or an earlier
+// key already failed.
+func (r *reader) value(key string) any {
+	if r.err != nil {
+		return nil
+	}
+	return r.lookup(key)
+}
+
+// string reads a string into dst and reports whether dst holds a value to
+// check: the key's, or the default's.
+func (r *reader) string(key string, dst *string) bool {
+	switch v := r.value(key).(type) {
+	case nil:
+	case string:
+		*dst = strings.TrimSpace(v)
+	default:
+		r.fail(key, "want a string, got %v: set it with -c %s=VALUE or in cdk.json", v, key)
+	}
+	return r.err == nil
+}
+
+func (r *reader) match(key string, dst *string, pattern *regexp.Regexp, what string) {
+	if r.string(key, dst) && !pattern.MatchString(*dst) {
+		r.fail(key, "%q is not %s", *dst, what)
+	}
+}
+
+func (r *reader) bool(key string, dst *bool) {
+	switch v := r.value(key).(type) {
+	case nil:
+	case bool:
+		*dst = v
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			r.fail(key, "want true or false, got %v", v)
+		}
+		*dst = b
+	default:
+		r.fail(key, "want true or false, got %v", v)
+	}
+}
+
+// int reads a whole number: a JSON number from cdk.json, or a -c string.
+func (r *reader) int(key string, dst *int) bool {
+	switch v := r.value(key).(type) {
+	case nil:
+	case float64:
+		if v != float64(int(v)) {
+			r.fail(key, "want a whole number, got %v", v)
+		}
+		*dst = int(v)
+	case int:
+		*dst = v
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			r.fail(key, "want a whole number, got %v", v)
+		}
+		*dst = n
+	default:
+		r.fail(key, "want a whole number, got %v", v)
+	}
+	return r.err == nil
+}
+
+// intIn reads a whole number from lo to hi.
+func (r *reader) intIn(key string, dst *int, lo, hi int, what string) {
+	if r.int(key, dst) && (*dst < lo || *dst > hi) {
+		r.fail(key, "%d is out of range: %s, from %d to %d", *dst, what, lo, hi)
+	}
+}
+
+// list reads a JSON array from cdk.json, or a comma-separated -c value.
+func (r *reader) list(key string, dst *[]string) bool {
+	switch v := r.value(key).(type) {
+	case nil:
+	case string:
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*dst = out
+	case []string:
+		*dst = v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				r.fail(key, "want a list of strings, got the element %v", e)
+				break
+			}
+			out = append(out, s)
+		}
+		*dst = out
+	default:
+		r.fail(key, "want a list of strings (a JSON array, or comma-separated with -c), got %v", v)
+	}
+	return r.err == nil
+}
+
+// version checks remotionVersion, or reads it from the function's name.
+func (r *reader) version(c *Remotion) {
+	if c.Version == "" {
+		v, ok := render.VersionFromFunctionName(c.FunctionName)
+		if !ok {
+			r.fail(KeyRemotionVersion, "not set, and the function name %q carries no version: set it to the Remotion version the render function runs, e.g. -c %s=4.0.527",
+				c.FunctionName, KeyRemotionVersion)
+		}
+		c.Version = v
+		return
+	}
+	if !versionPattern.MatchString(c.Version) {
+		r.fail(KeyRemotionVersion, "%q is not a Remotion version such as 4.0.527", c.Version)
+	}
+}
+
+// allowList checks serveUrlAllowList. Left at its default with a serveUrl
+// set, it narrows to that site's bucket.
+func (r *reader) allowList(c *Remotion) {
+	if len(c.ServeURLAllowList) == 0 {
+		r.fail(KeyServeURLAllowList, "the list is empty; give at least one pattern such as %s", Default().Remotion.ServeURLAllowList[0])
+		return
+	}
+	for _, p := range c.ServeURLAllowList {
+		if !strings.HasPrefix(p, "https://") || strings.Contains(p, ",") {
+			r.fail(KeyServeURLAllowList, "pattern %q must start with https:// and hold no comma", p)
+			return
+		}
+	}
+	if slices.Equal(c.ServeURLAllowList, Default().Remotion.ServeURLAllowList) {
+		c.ServeURLAllowList = serveURLAllowList(c.ServeURL)
+	}
+}
+
+func (r *reader) outputBucket(b *OutputBucket) {
+	var name, removal string
+	if r.string(KeyOutputBucket, &name) {
+		switch {
+		case name == "":
+			b.Mode = NoBucket
+		case name == CreateBucketValue:
+			b.Mode = CreateBucket
+		default:
+			if msg := checkBucketName(name); msg != "" {
+				r.fail(KeyOutputBucket, "%q is not a bucket name S3 accepts: %s. Give an existing bucket's name, %q to have the stack create one, or leave it empty",
+					name, msg, CreateBucketValue)
+			} else if strings.HasPrefix(name, render.BucketPrefix) {
+				r.fail(KeyOutputBucket, "%q is one of Remotion's own buckets; renders land there without an output bucket, so leave the key empty", name)
+			}
+			b.Mode, b.Name = ImportBucket, name
+		}
+	}
+	removal = string(b.RemovalPolicy)
+	if r.string(KeyOutputBucketRemovalPolicy, &removal) {
+		b.RemovalPolicy = RemovalPolicy(removal)
+		if b.RemovalPolicy != Retain && b.RemovalPolicy != Destroy {
+			r.fail(KeyOutputBucketRemovalPolicy, "%q is neither %s (keep the bucket and its renders on cdk destroy) nor %s", removal, Retain, Destroy)
+		}
+	}
+	r.match(KeyRenderRoleName, &b.RenderRoleName, iamNamePattern, "an IAM role name: up to 64 letters, digits and +=,.@_-")
+}
+
+// checkBucketName applies S3's general purpose bucket naming rules.
+func checkBucketName(name string) string {
+	switch {
+	case !bucketNamePattern.MatchString(name):
+		return "3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+	case strings.Contains(name, ".."):
+		return "no two adjacent dots"
+	case ipAddressPattern.MatchString(name):
+		return "not formatted as an IP address"
+	case strings.HasPrefix(name, "xn--") || strings.HasPrefix(name, "sthree-") || strings.HasPrefix(name, "amzn-s3-demo-"):
+		return "no reserved prefix (xn--, sthree-, amzn-s3-demo-)"
+	case strings.HasSuffix(name, "-s3alias") || strings.HasSuffix(name, "--ol-s3") || strings.HasSuffix(name, ".mrap") || strings.HasSuffix(name, "--x-s3"):
+		return "no reserved suffix (-s3alias, --ol-s3, .mrap, --x-s3)"
+	}
+	return ""
+}
+
+func (r *reader) api(a *API) {
+	auth := string(a.Authorization)
+	if r.string(KeyAPIAuthorization, &auth) {
+		a.Authorization = AuthMode(auth)
+		switch a.Authorization {
+		case AuthIAM, AuthNone:
+		case AuthJWT:
+			if r.string(KeyJWTIssuer, &a.JWTIssuer) {
+				if u, err := url.Parse(a.JWTIssuer); err != nil || u.Scheme != "https" || u.Host == "" {
+					r.fail(KeyJWTIssuer, "%q is not an https issuer URL; with %s=jwt give the OIDC issuer, e.g. https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf",
+						a.JWTIssuer, KeyAPIAuthorization)
+				}
+			}
+			if r.list(KeyJWTAudience, &a.JWTAudience) && len(a.JWTAudience) == 0 {
+				r.fail(KeyJWTAudience, "empty; with %s=jwt give the audiences (client IDs) a token must carry", KeyAPIAuthorization)
+			}
+		default:
+			r.fail(KeyAPIAuthorization, "%q is none of iam (SigV4, the default), jwt (an OIDC issuer) or none", auth)
+		}
+	}
+	r.intIn(KeyThrottleRateLimit, &a.ThrottleRateLimit, 1, 10000, "requests per second the API accepts steadily")
+	r.intIn(KeyThrottleBurstLimit, &a.ThrottleBurstLimit, 1, 5000, "requests the API accepts at once")
+	r.intIn(KeyMaxRequestBodyBytes, &a.MaxRequestBodyBytes, 1024, maxInvokePayloadBytes, "bytes of request body (Lambda caps payloads at 6 MB)")
+}
