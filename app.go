@@ -23,6 +23,15 @@ func main() {
 func run() error {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
+	if err := addStack(app); err != nil {
+		return err
+	}
+	app.Synth(nil)
+	return nil
+}
+
+// addStack adds the stack that app's context configures.
+func addStack(app awscdk.App) error {
 	cfg, err := config.Load(contextOf(app))
 	if err != nil {
 		return err
@@ -34,7 +43,6 @@ func run() error {
 		Config:      cfg,
 		FunctionDir: "lambda",
 	})
-	app.Synth(nil)
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package stacks
 
 import (
 	"encoding/json"
@@ -11,14 +11,9 @@ import (
 // misspelled property or a wrong type in a synthesized template is an error
 // here rather than a failed deployment.
 func TestTemplatesParseStrictly(t *testing.T) {
-	for name, overrides := range map[string]map[string]any{
-		"default":         nil,
-		"created bucket":  {keyOutputBucket: "create"},
-		"imported bucket": {keyOutputBucket: "my-renders"},
-		"jwt":             {keyAPIAuthorization: "jwt", keyJWTIssuer: "https://issuer.example", keyJWTAudience: "a"},
-	} {
+	for name := range configurations {
 		t.Run(name, func(t *testing.T) {
-			b, err := json.Marshal(synth(t, name, overrides).template)
+			b, err := json.Marshal(synth(t, name).template)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -26,15 +21,15 @@ func TestTemplatesParseStrictly(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the template does not parse strictly: %v", err)
 			}
-			if _, err := tmpl.GetLambdaFunctionWithName(functionLogicalID(t, name, overrides)); err != nil {
+			if _, err := tmpl.GetLambdaFunctionWithName(functionLogicalID(t, name)); err != nil {
 				t.Errorf("the parsed template has no trigger function: %v", err)
 			}
 		})
 	}
 }
 
-func functionLogicalID(t *testing.T, name string, overrides map[string]any) string {
-	id, _ := synth(t, name, overrides).only(t, "AWS::Lambda::Function")
+func functionLogicalID(t *testing.T, name string) string {
+	id, _ := synth(t, name).byID(t, "AWS::Lambda::Function", "TriggerFunction")
 	return id
 }
 
@@ -43,7 +38,7 @@ func TestStrictParsingCatchesAMisspelledProperty(t *testing.T) {
 	var tmpl map[string]any
 	b, _ := json.Marshal(defaultStack(t).template)
 	json.Unmarshal(b, &tmpl)
-	id := functionLogicalID(t, "default", nil)
+	id := functionLogicalID(t, "default")
 	fn := tmpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)
 	fn["MemorySizeInMB"] = fn["MemorySize"]
 	delete(fn, "MemorySize")

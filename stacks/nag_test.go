@@ -1,9 +1,11 @@
-package main
+package stacks
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"remotion-lambda-iam/config"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -24,25 +26,12 @@ type nagReport struct {
 // resources. A finding that is not suppressed on its exact resource, with a
 // reason, fails the test, and fails `cdk synth -c nag=true` too.
 func TestAwsSolutionsChecksFindNothingUnsuppressed(t *testing.T) {
-	configs := map[string]map[string]any{
-		"default":          nil,
-		"created bucket":   {keyOutputBucket: "create"},
-		"destroyed bucket": {keyOutputBucket: "create", keyOutputBucketRemoval: "destroy"},
-		"imported bucket":  {keyOutputBucket: "my-renders"},
-		"jwt":              {keyAPIAuthorization: "jwt", keyJWTIssuer: "https://issuer.example", keyJWTAudience: "a"},
-		"no auth":          {keyAPIAuthorization: "none"},
-	}
-	for name, overrides := range configs {
+	for name, overrides := range configurations {
 		t.Run(name, func(t *testing.T) {
-			ctx := map[string]any{keyNag: true}
-			for k, v := range overrides {
-				ctx[k] = v
-			}
-			app := newTestApp(t, ctx, false)
-			stack, err := newStack(app)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ctx := map[string]any{config.KeyNag: true}
+			maps.Copy(ctx, overrides)
+			app, cfg := testApp(t, ctx, false)
+			stack := newTestStack(app, cfg)
 
 			var assembly string
 			func() {

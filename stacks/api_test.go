@@ -1,0 +1,109 @@
+package stacks
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+)
+
+func TestHTTPAPIRoutesBothPathsToTheFunctionWithIAMAuth(t *testing.T) {
+	s := defaultStack(t)
+	apiID, api := s.only(t, "AWS::ApiGatewayV2::Api")
+	fnID, _ := s.only(t, "AWS::Lambda::Function")
+	integrationID, integration := s.only(t, "AWS::ApiGatewayV2::Integration")
+
+	if props(api)["ProtocolType"] != "HTTP" {
+		t.Errorf("ProtocolType = %v", props(api)["ProtocolType"])
+	}
+	assertEqual(t, "integration", map[string]any{
+		"ApiId":                ref(apiID),
+		"IntegrationType":      props(integration)["IntegrationType"],
+		"IntegrationUri":       props(integration)["IntegrationUri"],
+		"PayloadFormatVersion": props(integration)["PayloadFormatVersion"],
+	}, map[string]any{
+		"ApiId":                ref(apiID),
+		"IntegrationType":      "AWS_PROXY",
+		"IntegrationUri":       arnOf(fnID),
+		"PayloadFormatVersion": "2.0",
+	})
+	routes := map[string]any{}
+	for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
+		p := props(r)
+		routes[p["RouteKey"].(string)] = map[string]any{"AuthorizationType": p["AuthorizationType"], "Target": p["Target"]}
+	}
+	target := joined("integrations/", ref(integrationID))
+	assertEqual(t, "routes", routes, map[string]any{
+		"POST /renders":           map[string]any{"AuthorizationType": "AWS_IAM", "Target": target},
+		"GET /renders/{renderId}": map[string]any{"AuthorizationType": "AWS_IAM", "Target": target},
+	})
+}
+
+func TestAPIStageThrottlesAndWritesJSONAccessLogs(t *testing.T) {
+	s := defaultStack(t)
+	apiID, _ := s.only(t, "AWS::ApiGatewayV2::Api")
+	logsID, logs := s.byID(t, "AWS::Logs::LogGroup", "HttpApiAccessLogs")
+	_, stage := s.only(t, "AWS::ApiGatewayV2::Stage")
+	p := props(stage)
+
+	assertEqual(t, "stage", map[string]any{"ApiId": p["ApiId"], "StageName": p["StageName"], "AutoDeploy": p["AutoDeploy"]},
+		map[string]any{"ApiId": ref(apiID), "StageName": "$default", "AutoDeploy": true})
+	assertEqual(t, "throttling", p["DefaultRouteSettings"], map[string]any{"ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 20.0})
+	settings := p["AccessLogSettings"].(map[string]any)
+	assertEqual(t, "access log destination", settings["DestinationArn"], arnOf(logsID))
+	var format map[string]string
+	if err := json.Unmarshal([]byte(settings["Format"].(string)), &format); err != nil {
+		t.Fatalf("access log format is not JSON: %v", err)
+	}
+	if format["requestId"] != "$context.requestId" || format["status"] != "$context.status" || format["routeKey"] != "$context.routeKey" {
+		t.Errorf("access log format = %v", format)
+	}
+	if days := props(logs)["RetentionInDays"]; days != 30.0 {
+		t.Errorf("access log RetentionInDays = %v, want 30", days)
+	}
+}
+
+func routeAuth(s *synthesized) map[string]any {
+	out := map[string]any{}
+	for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
+		p := props(r)
+		out[p["RouteKey"].(string)] = map[string]any{"AuthorizationType": p["AuthorizationType"], "AuthorizerId": p["AuthorizerId"]}
+	}
+	return out
+}
+
+func TestJWTAuthorizationUsesTheIssuerAndAudience(t *testing.T) {
+	issuer := "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf"
+	s := synth(t, "jwt")
+	authID, authorizer := s.only(t, "AWS::ApiGatewayV2::Authorizer")
+
+	assertEqual(t, "authorizer", map[string]any{"AuthorizerType": props(authorizer)["AuthorizerType"], "JwtConfiguration": props(authorizer)["JwtConfiguration"]},
+		map[string]any{"AuthorizerType": "JWT", "JwtConfiguration": map[string]any{"Issuer": issuer, "Audience": []any{"client-a", "client-b"}}})
+	both := map[string]any{"AuthorizationType": "JWT", "AuthorizerId": ref(authID)}
+	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": both, "GET /renders/{renderId}": both})
+}
+
+func TestNoAuthorizationMustBeAskedForAndWarns(t *testing.T) {
+	s := synth(t, "no auth")
+
+	none := map[string]any{"AuthorizationType": "NONE", "AuthorizerId": nil}
+	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": none, "GET /renders/{renderId}": none})
+	var warnings []*cxapi.SynthesisMessage
+	noPanic(t, func() {
+		warnings = *assertions.Annotations_FromStack(s.stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("apiAuthorization is none")))
+	})
+	if len(warnings) != 1 {
+		t.Errorf("%d warnings about the open API, want 1", len(warnings))
+	}
+	if def := defaultStack(t); len(def.resources("AWS::ApiGatewayV2::Authorizer")) != 0 || routeAuth(def)["POST /renders"].(map[string]any)["AuthorizationType"] != "AWS_IAM" {
+		t.Error("the default is not IAM authorization")
+	}
+}
+
+func TestThrottlingComesFromTheConfiguration(t *testing.T) {
+	_, stage := synth(t, "overrides").only(t, "AWS::ApiGatewayV2::Stage")
+
+	assertEqual(t, "throttling", props(stage)["DefaultRouteSettings"], map[string]any{"ThrottlingRateLimit": 50.0, "ThrottlingBurstLimit": 100.0})
+}

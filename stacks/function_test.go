@@ -1,0 +1,116 @@
+package stacks
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"remotion-lambda-iam/config"
+	"strings"
+	"testing"
+)
+
+func TestRoleWritesLogsToItsOwnLogGroupOnly(t *testing.T) {
+	s := defaultStack(t)
+	roleID, _ := s.only(t, "AWS::IAM::Role")
+	logsID, logs := s.byID(t, "AWS::Logs::LogGroup", "TriggerFunctionLogs")
+	_, policy := s.only(t, "AWS::IAM::Policy")
+
+	assertEqual(t, "log policy roles", props(policy)["Roles"], []any{ref(roleID)})
+	assertEqual(t, "log policy statements", props(policy)["PolicyDocument"].(map[string]any)["Statement"], []any{map[string]any{
+		"Action":   []any{"logs:CreateLogStream", "logs:PutLogEvents"},
+		"Effect":   "Allow",
+		"Resource": arnOf(logsID),
+	}})
+	if days := props(logs)["RetentionInDays"]; days != 30.0 {
+		t.Errorf("RetentionInDays = %v, want 30", days)
+	}
+}
+
+func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
+	s := defaultStack(t)
+	roleID, _ := s.only(t, "AWS::IAM::Role")
+	logsID, _ := s.byID(t, "AWS::Logs::LogGroup", "TriggerFunctionLogs")
+	_, fn := s.only(t, "AWS::Lambda::Function")
+	p := props(fn)
+
+	for key, want := range map[string]any{
+		"Runtime":       "provided.al2023",
+		"Architectures": []any{"arm64"},
+		"Handler":       "bootstrap",
+		"MemorySize":    256.0,
+		"Timeout":       28.0,
+		"Role":          arnOf(roleID),
+		"LoggingConfig": map[string]any{"LogFormat": "JSON", "LogGroup": ref(logsID)},
+	} {
+		assertEqual(t, key, p[key], want)
+	}
+	if timeout := p["Timeout"].(float64); timeout >= 30 {
+		t.Errorf("Timeout %v s is not below the API integration's 30 s", timeout)
+	}
+	assertEqual(t, "Environment", p["Environment"], map[string]any{"Variables": map[string]any{
+		"REMOTION_FUNCTION_NAME":        "remotion-render-4-0-527-mem2048mb-disk2048mb-120sec",
+		"REMOTION_REGION":               ref("AWS::Region"),
+		"REMOTION_VERSION":              "4.0.527",
+		"REMOTION_SERVE_URL":            "",
+		"REMOTION_SERVE_URL_ALLOW_LIST": "https://remotionlambda-*.s3.*.amazonaws.com/sites/**",
+		"MAX_REQUEST_BODY_BYTES":        "1048576",
+	}})
+	if _, ok := p["ReservedConcurrentExecutions"]; ok {
+		t.Error("concurrency is reserved by default; new accounts cannot reserve any")
+	}
+}
+
+func TestCompileErrorFailsSynthWithTheCompilersMessage(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module broken\n\ngo 1.22\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() { undefinedThing() }\n"), 0o644)
+	app, cfg := testApp(t, nil, true)
+
+	var failure any
+	func() {
+		defer func() { failure = recover() }()
+		NewRemotionRenderStack(app, "Broken", &RemotionRenderStackProps{Config: cfg, FunctionDir: dir})
+		app.Synth(nil)
+	}()
+
+	if failure == nil {
+		t.Fatal("synthesis succeeded with a function that does not compile")
+	}
+	if msg := fmt.Sprint(failure); !strings.Contains(msg, "undefined: undefinedThing") {
+		t.Errorf("synthesis failed without the compiler's message: %s", msg)
+	}
+}
+
+func TestContextOverridesReachTheFunction(t *testing.T) {
+	s := synth(t, "overrides")
+	_, fn := s.only(t, "AWS::Lambda::Function")
+
+	assertEqual(t, "Environment", s.environment(t), map[string]any{
+		"REMOTION_FUNCTION_NAME":        "remotion-render-4-0-600-mem3008mb-disk4096mb-240sec",
+		"REMOTION_REGION":               "eu-west-1",
+		"REMOTION_VERSION":              "4.0.600",
+		"REMOTION_SERVE_URL":            "https://remotionlambda-euwest1-abc.s3.eu-west-1.amazonaws.com/sites/prod/index.html",
+		"REMOTION_SERVE_URL_ALLOW_LIST": "https://remotionlambda-*.s3.*.amazonaws.com/sites/prod/**,https://renders.example.com/**",
+		"MAX_REQUEST_BODY_BYTES":        "2097152",
+	})
+	if got := props(fn)["ReservedConcurrentExecutions"]; got != 5.0 {
+		t.Errorf("ReservedConcurrentExecutions = %v, want 5", got)
+	}
+	for id, logs := range s.resources("AWS::Logs::LogGroup") {
+		if days := props(logs)["RetentionInDays"]; days != 7.0 {
+			t.Errorf("%s RetentionInDays = %v, want 7", id, days)
+		}
+	}
+}
+
+// config.Load accepts a number of days only if the stack can express it.
+func TestEveryRetentionConfigAcceptsHasALogRetention(t *testing.T) {
+	for _, days := range config.RetentionDays {
+		if _, ok := retentionDays[days]; !ok {
+			t.Errorf("config accepts %d days; the stack has no retention for it", days)
+		}
+	}
+	if len(retentionDays) != len(config.RetentionDays) {
+		t.Errorf("the stack knows %d retentions, config %d", len(retentionDays), len(config.RetentionDays))
+	}
+}
