@@ -142,7 +142,7 @@ func Default() Config {
 			FunctionName:      "remotion-render-4-0-527-mem2048mb-disk2048mb-120sec",
 			ServeURLAllowList: []string{env.DefaultServeURLPattern},
 		},
-		ExecutionPolicyName: "remotion-executionrole-policy",
+		ExecutionPolicyName: env.DefaultExecutionPolicyName,
 		LogRetentionDays:    30,
 		OutputBucket:        OutputBucket{Mode: NoBucket, RemovalPolicy: Retain, RenderRoleName: "remotion-lambda-role"},
 		API: API{

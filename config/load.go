@@ -34,31 +34,31 @@ func Load(lookup func(key string) any) (Config, error) {
 	c := Default()
 	r := reader{lookup: lookup}
 
-	r.match(KeyStackName, &c.StackName, stackNamePattern, "a CloudFormation stack name: letters, digits and hyphens, starting with a letter")
-	r.match(KeyRemotionFunctionName, &c.Remotion.FunctionName, functionNamePattern,
+	r.readMatch(KeyStackName, &c.StackName, stackNamePattern, "a CloudFormation stack name: letters, digits and hyphens, starting with a letter")
+	r.readMatch(KeyRemotionFunctionName, &c.Remotion.FunctionName, functionNamePattern,
 		"a Remotion render function name: remotion-render-… as `npx remotion lambda functions ls` lists it (the execution policy only allows invoking remotion-render-* functions)")
-	if r.string(KeyRemotionRegion, &c.Remotion.Region) && c.Remotion.Region != "" && !regionPattern.MatchString(c.Remotion.Region) {
+	if r.readString(KeyRemotionRegion, &c.Remotion.Region) && c.Remotion.Region != "" && !regionPattern.MatchString(c.Remotion.Region) {
 		r.fail(KeyRemotionRegion, "%q is not an AWS region such as us-east-1; leave it empty to use the stack's region", c.Remotion.Region)
 	}
-	if r.string(KeyRemotionVersion, &c.Remotion.Version) {
+	if r.readString(KeyRemotionVersion, &c.Remotion.Version) {
 		r.version(&c.Remotion)
 	}
-	if r.string(KeyServeURL, &c.Remotion.ServeURL) && c.Remotion.ServeURL != "" {
+	if r.readString(KeyServeURL, &c.Remotion.ServeURL) && c.Remotion.ServeURL != "" {
 		if u, err := url.Parse(c.Remotion.ServeURL); err != nil || u.Scheme != "https" || u.Host == "" {
 			r.fail(KeyServeURL, "%q is not an https URL; give the URL `npx remotion lambda sites create` printed, or leave it empty", c.Remotion.ServeURL)
 		}
 	}
-	if r.list(KeyServeURLAllowList, &c.Remotion.ServeURLAllowList) {
+	if r.readList(KeyServeURLAllowList, &c.Remotion.ServeURLAllowList) {
 		r.allowList(&c.Remotion)
 	}
-	r.match(KeyExecutionPolicyName, &c.ExecutionPolicyName, iamNamePattern, "an IAM policy name: up to 64 letters, digits and +=,.@_-")
-	if r.int(KeyLogRetentionDays, &c.LogRetentionDays) && !slices.Contains(RetentionDays, c.LogRetentionDays) {
+	r.readMatch(KeyExecutionPolicyName, &c.ExecutionPolicyName, iamNamePattern, "an IAM policy name: up to 64 letters, digits and +=,.@_-")
+	if r.readInt(KeyLogRetentionDays, &c.LogRetentionDays) && !slices.Contains(RetentionDays, c.LogRetentionDays) {
 		r.fail(KeyLogRetentionDays, "CloudWatch Logs cannot keep logs %d days; use one of %v", c.LogRetentionDays, RetentionDays)
 	}
 	r.outputBucket(&c.OutputBucket)
 	r.api(&c.API)
-	r.intIn(KeyReservedConcurrency, &c.ReservedConcurrency, 0, 1000, "0 for none, or the concurrent executions to reserve")
-	r.bool(KeyNag, &c.Nag)
+	r.readIntIn(KeyReservedConcurrency, &c.ReservedConcurrency, 0, 1000, "0 for none, or the concurrent executions to reserve")
+	r.readBool(KeyNag, &c.Nag)
 
 	if r.err != nil {
 		return Config{}, r.err
@@ -87,9 +87,9 @@ func (r *reader) value(key string) any {
 	return r.lookup(key)
 }
 
-// string reads a string into dst and reports whether dst holds a value to
+// readString reads a string into dst and reports whether dst holds a value to
 // check: the key's, or the default's.
-func (r *reader) string(key string, dst *string) bool {
+func (r *reader) readString(key string, dst *string) bool {
 	switch v := r.value(key).(type) {
 	case nil:
 	case string:
@@ -100,13 +100,13 @@ func (r *reader) string(key string, dst *string) bool {
 	return r.err == nil
 }
 
-func (r *reader) match(key string, dst *string, pattern *regexp.Regexp, what string) {
-	if r.string(key, dst) && !pattern.MatchString(*dst) {
+func (r *reader) readMatch(key string, dst *string, pattern *regexp.Regexp, what string) {
+	if r.readString(key, dst) && !pattern.MatchString(*dst) {
 		r.fail(key, "%q is not %s", *dst, what)
 	}
 }
 
-func (r *reader) bool(key string, dst *bool) {
+func (r *reader) readBool(key string, dst *bool) {
 	switch v := r.value(key).(type) {
 	case nil:
 	case bool:
@@ -122,8 +122,8 @@ func (r *reader) bool(key string, dst *bool) {
 	}
 }
 
-// int reads a whole number: a JSON number from cdk.json, or a -c string.
-func (r *reader) int(key string, dst *int) bool {
+// readInt reads a whole number: a JSON number from cdk.json, or a -c string.
+func (r *reader) readInt(key string, dst *int) bool {
 	switch v := r.value(key).(type) {
 	case nil:
 	case float64:
@@ -145,15 +145,15 @@ func (r *reader) int(key string, dst *int) bool {
 	return r.err == nil
 }
 
-// intIn reads a whole number from lo to hi.
-func (r *reader) intIn(key string, dst *int, lo, hi int, what string) {
-	if r.int(key, dst) && (*dst < lo || *dst > hi) {
+// readIntIn reads a whole number from lo to hi.
+func (r *reader) readIntIn(key string, dst *int, lo, hi int, what string) {
+	if r.readInt(key, dst) && (*dst < lo || *dst > hi) {
 		r.fail(key, "%d is out of range: %s, from %d to %d", *dst, what, lo, hi)
 	}
 }
 
-// list reads a JSON array from cdk.json, or a comma-separated -c value.
-func (r *reader) list(key string, dst *[]string) bool {
+// readList reads a JSON array from cdk.json, or a comma-separated -c value.
+func (r *reader) readList(key string, dst *[]string) bool {
 	switch v := r.value(key).(type) {
 	case nil:
 	case string:
@@ -219,7 +219,7 @@ func (r *reader) allowList(c *Remotion) {
 
 func (r *reader) outputBucket(b *OutputBucket) {
 	var name, removal string
-	if r.string(KeyOutputBucket, &name) {
+	if r.readString(KeyOutputBucket, &name) {
 		switch {
 		case name == "":
 			b.Mode = NoBucket
@@ -236,13 +236,13 @@ func (r *reader) outputBucket(b *OutputBucket) {
 		}
 	}
 	removal = string(b.RemovalPolicy)
-	if r.string(KeyOutputBucketRemovalPolicy, &removal) {
+	if r.readString(KeyOutputBucketRemovalPolicy, &removal) {
 		b.RemovalPolicy = RemovalPolicy(removal)
 		if b.RemovalPolicy != Retain && b.RemovalPolicy != Destroy {
 			r.fail(KeyOutputBucketRemovalPolicy, "%q is neither %s (keep the bucket and its renders on cdk destroy) nor %s", removal, Retain, Destroy)
 		}
 	}
-	r.match(KeyRenderRoleName, &b.RenderRoleName, iamNamePattern, "an IAM role name: up to 64 letters, digits and +=,.@_-")
+	r.readMatch(KeyRenderRoleName, &b.RenderRoleName, iamNamePattern, "an IAM role name: up to 64 letters, digits and +=,.@_-")
 }
 
 // checkBucketName applies S3's general purpose bucket naming rules.
@@ -264,25 +264,25 @@ func checkBucketName(name string) string {
 
 func (r *reader) api(a *API) {
 	auth := string(a.Authorization)
-	if r.string(KeyAPIAuthorization, &auth) {
+	if r.readString(KeyAPIAuthorization, &auth) {
 		a.Authorization = AuthMode(auth)
 		switch a.Authorization {
 		case AuthIAM, AuthNone:
 		case AuthJWT:
-			if r.string(KeyJWTIssuer, &a.JWTIssuer) {
+			if r.readString(KeyJWTIssuer, &a.JWTIssuer) {
 				if u, err := url.Parse(a.JWTIssuer); err != nil || u.Scheme != "https" || u.Host == "" {
 					r.fail(KeyJWTIssuer, "%q is not an https issuer URL; with %s=jwt give the OIDC issuer, e.g. https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf",
 						a.JWTIssuer, KeyAPIAuthorization)
 				}
 			}
-			if r.list(KeyJWTAudience, &a.JWTAudience) && len(a.JWTAudience) == 0 {
+			if r.readList(KeyJWTAudience, &a.JWTAudience) && len(a.JWTAudience) == 0 {
 				r.fail(KeyJWTAudience, "empty; with %s=jwt give the audiences (client IDs) a token must carry", KeyAPIAuthorization)
 			}
 		default:
 			r.fail(KeyAPIAuthorization, "%q is none of iam (SigV4, the default), jwt (an OIDC issuer) or none", auth)
 		}
 	}
-	r.intIn(KeyThrottleRateLimit, &a.ThrottleRateLimit, 1, 10000, "requests per second the API accepts steadily")
-	r.intIn(KeyThrottleBurstLimit, &a.ThrottleBurstLimit, 1, 5000, "requests the API accepts at once")
-	r.intIn(KeyMaxRequestBodyBytes, &a.MaxRequestBodyBytes, 1024, maxInvokePayloadBytes, "bytes of request body (Lambda caps payloads at 6 MB)")
+	r.readIntIn(KeyThrottleRateLimit, &a.ThrottleRateLimit, 1, 10000, "requests per second the API accepts steadily")
+	r.readIntIn(KeyThrottleBurstLimit, &a.ThrottleBurstLimit, 1, 5000, "requests the API accepts at once")
+	r.readIntIn(KeyMaxRequestBodyBytes, &a.MaxRequestBodyBytes, 1024, maxInvokePayloadBytes, "bytes of request body (Lambda caps payloads at 6 MB)")
 }

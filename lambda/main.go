@@ -48,6 +48,7 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 		FunctionName: fn,
 		Region:       os.Getenv(env.Region),
 		Version:      os.Getenv(env.Version),
+		PolicyName:   os.Getenv(env.ExecutionPolicyName),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: set %s", err, env.Version)

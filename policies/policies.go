@@ -11,9 +11,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// ExecutionRolePolicyName is the name Remotion's guide gives the policy.
-const ExecutionRolePolicyName = "remotion-executionrole-policy"
-
 // executionRolePolicy is Remotion's role policy, verbatim. To update it for a
 // newer Remotion release, paste the output of
 // `npx remotion lambda policies user` over remotion-executionrole-policy.json.
@@ -35,10 +32,10 @@ func ExecutionRoleDocument() (awsiam.PolicyDocument, error) {
 		Statement []map[string]any
 	}
 	if err := json.Unmarshal(executionRolePolicy, &doc); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", ExecutionRolePolicyName, err)
+		return nil, fmt.Errorf("parse remotion-executionrole-policy.json: %w", err)
 	}
 	if doc.Version != "2012-10-17" || len(doc.Statement) == 0 {
-		return nil, fmt.Errorf("parse %s: want Version 2012-10-17 and statements, got %q and %d", ExecutionRolePolicyName, doc.Version, len(doc.Statement))
+		return nil, fmt.Errorf("parse remotion-executionrole-policy.json: want Version 2012-10-17 and statements, got %q and %d", doc.Version, len(doc.Statement))
 	}
 	statements := make([]awsiam.PolicyStatement, 0, len(doc.Statement))
 	for _, s := range doc.Statement {

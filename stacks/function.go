@@ -54,6 +54,7 @@ func newTriggerFunction(scope constructs.Construct, props triggerFunctionProps) 
 		env.ServeURL:            jsii.String(cfg.Remotion.ServeURL),
 		env.ServeURLAllowList:   jsii.String(strings.Join(cfg.Remotion.ServeURLAllowList, ",")),
 		env.MaxRequestBodyBytes: jsii.String(strconv.Itoa(cfg.API.MaxRequestBodyBytes)),
+		env.ExecutionPolicyName: jsii.String(cfg.ExecutionPolicyName),
 	}
 	if props.bucket != nil {
 		environment[env.OutputBucket] = props.bucket.BucketName()

@@ -48,12 +48,13 @@ func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 		t.Errorf("Timeout %v s is not below the API integration's 30 s", timeout)
 	}
 	assertEqual(t, "Environment", p["Environment"], map[string]any{"Variables": map[string]any{
-		"REMOTION_FUNCTION_NAME":        "remotion-render-4-0-527-mem2048mb-disk2048mb-120sec",
-		"REMOTION_REGION":               ref("AWS::Region"),
-		"REMOTION_VERSION":              "4.0.527",
-		"REMOTION_SERVE_URL":            "",
-		"REMOTION_SERVE_URL_ALLOW_LIST": "https://remotionlambda-*.s3.*.amazonaws.com/sites/**",
-		"MAX_REQUEST_BODY_BYTES":        "1048576",
+		"REMOTION_FUNCTION_NAME":         "remotion-render-4-0-527-mem2048mb-disk2048mb-120sec",
+		"REMOTION_REGION":                ref("AWS::Region"),
+		"REMOTION_VERSION":               "4.0.527",
+		"REMOTION_SERVE_URL":             "",
+		"REMOTION_SERVE_URL_ALLOW_LIST":  "https://remotionlambda-*.s3.*.amazonaws.com/sites/**",
+		"MAX_REQUEST_BODY_BYTES":         "1048576",
+		"REMOTION_EXECUTION_POLICY_NAME": "remotion-executionrole-policy",
 	}})
 	if _, ok := p["ReservedConcurrentExecutions"]; ok {
 		t.Error("concurrency is reserved by default; new accounts cannot reserve any")
@@ -86,12 +87,13 @@ func TestContextOverridesReachTheFunction(t *testing.T) {
 	_, fn := s.only(t, "AWS::Lambda::Function")
 
 	assertEqual(t, "Environment", s.environment(t), map[string]any{
-		"REMOTION_FUNCTION_NAME":        "remotion-render-4-0-600-mem3008mb-disk4096mb-240sec",
-		"REMOTION_REGION":               "eu-west-1",
-		"REMOTION_VERSION":              "4.0.600",
-		"REMOTION_SERVE_URL":            "https://remotionlambda-euwest1-abc.s3.eu-west-1.amazonaws.com/sites/prod/index.html",
-		"REMOTION_SERVE_URL_ALLOW_LIST": "https://remotionlambda-*.s3.*.amazonaws.com/sites/prod/**,https://renders.example.com/**",
-		"MAX_REQUEST_BODY_BYTES":        "2097152",
+		"REMOTION_FUNCTION_NAME":         "remotion-render-4-0-600-mem3008mb-disk4096mb-240sec",
+		"REMOTION_REGION":                "eu-west-1",
+		"REMOTION_VERSION":               "4.0.600",
+		"REMOTION_SERVE_URL":             "https://remotionlambda-euwest1-abc.s3.eu-west-1.amazonaws.com/sites/prod/index.html",
+		"REMOTION_SERVE_URL_ALLOW_LIST":  "https://remotionlambda-*.s3.*.amazonaws.com/sites/prod/**,https://renders.example.com/**",
+		"MAX_REQUEST_BODY_BYTES":         "2097152",
+		"REMOTION_EXECUTION_POLICY_NAME": "remotion-executionrole-policy-prod",
 	})
 	if got := props(fn)["ReservedConcurrentExecutions"]; got != 5.0 {
 		t.Errorf("ReservedConcurrentExecutions = %v, want 5", got)

@@ -13,7 +13,7 @@ import (
 
 const outputBucket = "output-bucket"
 
-// The seed's example renders into output-bucket under my-output; Remotion's
+// Remotion's IAM-roles guide's example renders into output-bucket under my-output; Remotion's
 // client sends start-output-bucket.json for it.
 func TestRenderIntoTheOutputBucketSendsRemotionsPayload(t *testing.T) {
 	f := newFixture(t, api.Config{DefaultServeURL: serveURL, OutputBucket: outputBucket}, standin.Always(started))

@@ -20,6 +20,9 @@ const (
 	OutputBucket = "OUTPUT_BUCKET"
 	// MaxRequestBodyBytes bounds a request's body.
 	MaxRequestBodyBytes = "MAX_REQUEST_BODY_BYTES"
+	// ExecutionPolicyName names the managed policy that lets the function
+	// call Remotion, for errors that say to attach it.
+	ExecutionPolicyName = "REMOTION_EXECUTION_POLICY_NAME"
 )
 
 // What the function assumes when a variable is unset. The CDK app's
@@ -30,4 +33,7 @@ const (
 	DefaultServeURLPattern = "https://remotionlambda-*.s3.*.amazonaws.com/sites/**"
 	// DefaultMaxRequestBodyBytes bounds a request's body.
 	DefaultMaxRequestBodyBytes = 1 << 20
+	// DefaultExecutionPolicyName is the name Remotion's IAM-roles guide
+	// gives the policy.
+	DefaultExecutionPolicyName = "remotion-executionrole-policy"
 )

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/remotion/render"
 	"strings"
 	"sync"
@@ -24,6 +25,10 @@ type Config struct {
 	FunctionName string // the render function's name or ARN
 	Region       string // the render function's region
 	Version      string // the Remotion version the function runs, e.g. 4.0.527
+	// PolicyName is the managed policy that lets this function's role call
+	// Remotion, named in access-denied errors; empty means Remotion's name
+	// for it.
+	PolicyName string
 }
 
 // Client calls one render function. It is safe for concurrent use; make one
@@ -34,6 +39,7 @@ type Client struct {
 	functionName string
 	region       string
 	version      string
+	policyName   string
 
 	mu          sync.Mutex
 	propsBucket string
@@ -54,12 +60,16 @@ func New(awsCfg aws.Config, cfg Config) (*Client, error) {
 	if cfg.Region != "" {
 		awsCfg.Region = cfg.Region
 	}
+	if cfg.PolicyName == "" {
+		cfg.PolicyName = env.DefaultExecutionPolicyName
+	}
 	return &Client{
 		lambda:       lambda.NewFromConfig(awsCfg),
 		s3:           s3.NewFromConfig(awsCfg),
 		functionName: cfg.FunctionName,
 		region:       awsCfg.Region,
 		version:      cfg.Version,
+		policyName:   cfg.PolicyName,
 	}, nil
 }
 
@@ -242,7 +252,7 @@ func (c *Client) classifyS3Error(what string, err error) *Error {
 	e := c.classifyInvokeError(err)
 	switch e.Kind {
 	case KindAccessDenied:
-		e.Message = fmt.Sprintf("access denied trying to %s: attach the remotion-executionrole-policy managed policy to this function's execution role", what)
+		e.Message = fmt.Sprintf("access denied trying to %s: attach the %s managed policy to this function's execution role", what, c.policyName)
 	case KindTimeout:
 		e.Message = fmt.Sprintf("S3 did not answer in time trying to %s", what)
 	default:

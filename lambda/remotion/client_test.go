@@ -182,6 +182,22 @@ func TestUpstreamFailuresAreClassified(t *testing.T) {
 	}
 }
 
+// A deployment that renamed the policy is told to attach the one it has.
+func TestAccessDeniedNamesTheConfiguredPolicy(t *testing.T) {
+	srv := standin.Start(standin.Always(standin.AccessDenied))
+	t.Cleanup(srv.Close)
+	c, err := remotion.New(srv.AWSConfig(), remotion.Config{FunctionName: functionName, Region: standin.Region, PolicyName: "renders-prod-policy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = c.StartRender(context.Background(), options())
+
+	if err == nil || !strings.Contains(err.Error(), "attach the renders-prod-policy managed policy") {
+		t.Errorf("err = %v, want one naming renders-prod-policy", err)
+	}
+}
+
 func TestThrottlingIsRetriedBeforeItIsReported(t *testing.T) {
 	calls := 0
 	c, _ := newClient(t, func(standin.Invocation) standin.Reply {

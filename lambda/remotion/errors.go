@@ -66,7 +66,7 @@ func (c *Client) classifyInvokeError(err error) *Error {
 		return &Error{Kind: KindThrottled, Message: "Lambda is throttling calls to the render function; retry later or raise the account's concurrency limit", Err: err}
 	case errors.As(err, &apiErr) && isAccessDenied(apiErr.ErrorCode()):
 		return &Error{Kind: KindAccessDenied, Message: fmt.Sprintf(
-			"access denied invoking %s: attach the remotion-executionrole-policy managed policy to this function's execution role", c.functionName), Err: err}
+			"access denied invoking %s: attach the %s managed policy to this function's execution role", c.functionName, c.policyName), Err: err}
 	default:
 		return &Error{Kind: KindUpstream, Message: fmt.Sprintf("calling the render function %s failed", c.functionName), Err: err}
 	}
@@ -94,9 +94,9 @@ func (c *Client) classifyFunctionError(kind Kind, message string) *Error {
 // firstLine keeps a message to its first line, so that no stack trace leaks.
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	const max = 1000
-	if len(s) > max {
-		s = s[:max] + "…"
+	const maxLength = 1000
+	if len(s) > maxLength {
+		s = s[:maxLength] + "…"
 	}
 	return s
 }
