@@ -32,7 +32,8 @@ fmt:
 lint:
 	go vet ./...
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
-	go test -count=1 -run 'Workflow|Actionlint|AwsSolutions|Strict' .
+	go test -count=1 -run 'Workflow|Actionlint|Tracked|Ignored|Link' .
+	go test -count=1 -run 'AwsSolutions|Strict' ./stacks
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./lambda/...

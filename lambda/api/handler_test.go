@@ -15,10 +15,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/env"
-	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/lambda/remotion"
 )
 

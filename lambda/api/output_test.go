@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/lambda/api"
 )
 
 const outputBucket = "output-bucket"
