@@ -1,8 +1,6 @@
 package stacks
 
 import (
-	"remotion-lambda-iam/config"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -12,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"remotion-lambda-iam/config"
 )
 
 // accessLogFormat is one JSON object per request, with HTTP API context

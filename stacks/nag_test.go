@@ -5,10 +5,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"remotion-lambda-iam/config"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+
+	"remotion-lambda-iam/config"
 )
 
 // nagReport is cdk-nag's JSON report of one rule pack over one stack.

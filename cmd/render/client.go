@@ -12,12 +12,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"remotion-lambda-iam/lambda/api/wire"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"remotion-lambda-iam/lambda/api/wire"
 )
 
 // client calls the render API with requests signed by SigV4, from the

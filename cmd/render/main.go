@@ -18,13 +18,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"remotion-lambda-iam/lambda/api/wire"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
+	"remotion-lambda-iam/lambda/api/wire"
 )
 
 // Exit codes.

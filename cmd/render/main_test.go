@@ -12,15 +12,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"remotion-lambda-iam/internal/standin"
-	"remotion-lambda-iam/lambda/api"
-	"remotion-lambda-iam/lambda/api/wire"
-	"remotion-lambda-iam/lambda/remotion"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/remotion"
 )
 
 const (

@@ -2,10 +2,11 @@ package api
 
 import (
 	"net/http"
-	"remotion-lambda-iam/lambda/env"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"remotion-lambda-iam/lambda/env"
 )
 
 // FuzzDecodeStart feeds arbitrary bodies to the decoding and validation of

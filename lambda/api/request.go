@@ -12,11 +12,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"remotion-lambda-iam/lambda/api/wire"
-	"remotion-lambda-iam/lambda/remotion/render"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/remotion/render"
 )
 
 // decodeStart reads the body of POST /renders and applies the deployment's

@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"remotion-lambda-iam/lambda/env"
-	"remotion-lambda-iam/lambda/remotion/render"
 	"strings"
 	"sync"
 
@@ -18,6 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"remotion-lambda-iam/lambda/env"
+	"remotion-lambda-iam/lambda/remotion/render"
 )
 
 // Config says which render function a Client talks to.
