@@ -86,20 +86,25 @@ func buildBinaries(tb testing.TB) {
 
 // script is what the stand-in answers, changed between cases.
 type script struct {
-	mu    sync.Mutex
-	reply standin.Reply
+	mu      sync.Mutex
+	replies []standin.Reply
 }
 
-func (s *script) set(r standin.Reply) {
+// set answers the next invocations with rs, in turn; the last one repeats.
+func (s *script) set(rs ...standin.Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reply = r
+	s.replies = rs
 }
 
 func (s *script) respond(standin.Invocation) standin.Reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.reply
+	r := s.replies[0]
+	if len(s.replies) > 1 {
+		s.replies = s.replies[1:]
+	}
+	return r
 }
 
 // emulator is one running aws-lambda-rie with the bootstrap under it.
@@ -350,6 +355,22 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 		})
 	}
 
+	// Lambda's 500 does not say the render did not start: the start is not
+	// sent again, and the caller is told its outcome is unknown.
+	t.Run("a start answered 500 is sent once", func(t *testing.T) {
+		replies.set(standin.ServiceError, started)
+		before := len(srv.Invocations())
+
+		resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
+
+		if resp.StatusCode != http.StatusBadGateway || errorCode(body) != "start_outcome_unknown" {
+			t.Errorf("got %d %v, want 502 start_outcome_unknown", resp.StatusCode, body)
+		}
+		if n := len(srv.Invocations()) - before; n != 1 {
+			t.Errorf("the render function was invoked %d times, want once", n)
+		}
+	})
+
 	t.Run("a malformed request", func(t *testing.T) {
 		before := len(srv.Invocations())
 
@@ -391,8 +412,8 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 
 		resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
 
-		if resp.StatusCode != http.StatusGatewayTimeout || errorCode(body) != "upstream_timeout" {
-			t.Errorf("got %d %v, want 504 upstream_timeout", resp.StatusCode, body)
+		if resp.StatusCode != http.StatusGatewayTimeout || errorCode(body) != "start_outcome_unknown" {
+			t.Errorf("got %d %v, want 504 start_outcome_unknown", resp.StatusCode, body)
 		}
 		if took := time.Since(begin); took >= e2eTimeout {
 			t.Errorf("the answer took %v, not less than the function's %v timeout", took, e2eTimeout)

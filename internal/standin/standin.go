@@ -43,6 +43,8 @@ type Reply struct {
 	// Delay holds the answer back, to test deadlines. The request's own
 	// context ends it early, so a test never waits longer than its client.
 	Delay time.Duration
+	// Hangup closes the connection after the request was read, with no answer.
+	Hangup bool
 }
 
 // Always answers every invocation with r.
@@ -58,6 +60,8 @@ var (
 		Body: map[string]string{"Message": "not authorized to perform: lambda:InvokeFunction"}}
 	Throttled = Reply{ErrorType: "TooManyRequestsException", Status: http.StatusTooManyRequests,
 		Body: map[string]string{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}}
+	ServiceError = Reply{ErrorType: "ServiceException", Status: http.StatusInternalServerError,
+		Body: map[string]string{"Message": "Lambda encountered an internal error"}}
 )
 
 // Server is the stand-in. Its zero value is not usable; call Start.
@@ -172,6 +176,12 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, fn string) {
 	s.mu.Unlock()
 
 	reply := s.respond(inv)
+	if reply.Hangup {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	}
 	if reply.Delay > 0 {
 		select {
 		case <-time.After(reply.Delay):

@@ -173,6 +173,11 @@ func upstreamError(err error) *apiError {
 		a.Status, a.Code = http.StatusTooManyRequests, wire.CodeThrottled
 	case remotion.KindTimeout:
 		a.Status, a.Code = http.StatusGatewayTimeout, wire.CodeUpstreamTimeout
+	case remotion.KindOutcomeUnknown:
+		a.Code = wire.CodeStartOutcomeUnknown
+		if errors.Is(err, context.DeadlineExceeded) {
+			a.Status = http.StatusGatewayTimeout
+		}
 	case remotion.KindRenderRejected:
 		a.Code = wire.CodeRenderRejected
 	case remotion.KindFunctionCrashed:

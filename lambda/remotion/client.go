@@ -88,7 +88,7 @@ func (c *Client) StartRender(ctx context.Context, opts *render.Options) (*StartR
 		return nil, err
 	}
 	var res StartResult
-	if err := c.invoke(ctx, payload, &res); err != nil {
+	if err := c.invoke(ctx, payload, &res, true); err != nil {
 		return nil, fmt.Errorf("start render: %w", err)
 	}
 	if res.RenderID == "" || res.BucketName == "" {
@@ -131,7 +131,7 @@ func (c *Client) RenderProgress(ctx context.Context, bucketName, renderID string
 		return nil, err
 	}
 	var p Progress
-	if err := c.invoke(ctx, payload, &p); err != nil {
+	if err := c.invoke(ctx, payload, &p, false); err != nil {
 		return nil, fmt.Errorf("render progress: %w", err)
 	}
 	return &p, nil
@@ -153,14 +153,25 @@ type functionError struct {
 }
 
 // invoke calls the render function synchronously and decodes a successful
-// reply into out. Every failure comes back as an *Error.
-func (c *Client) invoke(ctx context.Context, payload []byte, out interface{ envelope() *reply }) error {
+// reply into out. Every failure comes back as an *Error. A start is sent
+// again only when the function certainly did not run (see sendStartOnce),
+// and a failure that does not prove it did not run is KindOutcomeUnknown.
+func (c *Client) invoke(ctx context.Context, payload []byte, out interface{ envelope() *reply }, start bool) error {
+	var optFns []func(*lambda.Options)
+	if start {
+		optFns = append(optFns, sendStartOnce)
+	}
 	res, err := c.lambda.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName:   aws.String(c.functionName),
 		InvocationType: types.InvocationTypeRequestResponse,
 		Payload:        payload,
-	})
+	}, optFns...)
 	if err != nil {
+		if start && !notRun(err) {
+			return &Error{Kind: KindOutcomeUnknown, Message: fmt.Sprintf(
+				"the render may have started: the call to %s failed after it was sent, so it was not repeated. "+
+					"Look for the render before you start it again", c.functionName), Err: err}
+		}
 		return c.classifyInvokeError(err)
 	}
 	if res.FunctionError != nil {

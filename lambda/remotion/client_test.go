@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,16 +217,100 @@ func TestThrottlingIsRetriedBeforeItIsReported(t *testing.T) {
 	}
 }
 
-func TestSlowFunctionHitsTheDeadline(t *testing.T) {
-	c, _ := newClient(t, standin.Always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
+// A start that times out after it was sent may have started the render.
+func TestSlowStartHitsTheDeadlineWithItsOutcomeUnknown(t *testing.T) {
+	c, srv := newClient(t, standin.Always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 
 	_, err := c.StartRender(ctx, options())
 
 	var rerr *remotion.Error
+	if !errors.As(err, &rerr) || rerr.Kind != remotion.KindOutcomeUnknown || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want an unknown outcome at the deadline", err)
+	}
+	if n := len(srv.Invocations()); n != 1 {
+		t.Errorf("%d invocations, want 1", n)
+	}
+}
+
+func TestSlowStatusHitsTheDeadline(t *testing.T) {
+	c, _ := newClient(t, standin.Always(standin.Reply{Body: vector(t, "progress-inProgress.json"), Delay: 10 * time.Second}))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+
+	_, err := c.RenderProgress(ctx, bucket, "abcdef1234")
+
+	var rerr *remotion.Error
 	if !errors.As(err, &rerr) || rerr.Kind != remotion.KindTimeout {
 		t.Fatalf("err = %v, want a timeout", err)
+	}
+}
+
+// replies answers successive invocations with the given replies; the last repeats.
+func replies(rs ...standin.Reply) func(standin.Invocation) standin.Reply {
+	var mu sync.Mutex
+	n := 0
+	return func(standin.Invocation) standin.Reply {
+		mu.Lock()
+		defer mu.Unlock()
+		r := rs[min(n, len(rs)-1)]
+		n++
+		return r
+	}
+}
+
+// A start is paid work: it is sent again only when Lambda certainly did not
+// run the function.
+func TestStartIsSentAgainOnlyWhenItCertainlyDidNotRun(t *testing.T) {
+	tests := []struct {
+		name        string
+		first       standin.Reply
+		invocations int
+		kind        remotion.Kind // of the error; -1 for success
+	}{
+		{"500 then 200", standin.ServiceError, 1, remotion.KindOutcomeUnknown},
+		{"connection cut after the request", standin.Reply{Hangup: true}, 1, remotion.KindOutcomeUnknown},
+		{"429 then 200", standin.Throttled, 2, -1},
+		{"404 then 200", standin.FunctionNotFound, 1, remotion.KindFunctionNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, srv := newClient(t, replies(tt.first, started))
+
+			res, err := c.StartRender(context.Background(), options())
+
+			if n := len(srv.Invocations()); n != tt.invocations {
+				t.Errorf("%d invocations of the render function, want %d", n, tt.invocations)
+			}
+			if tt.kind < 0 {
+				if err != nil || res.RenderID != "abcdef1234" {
+					t.Errorf("StartRender = %v, %v; want the render", res, err)
+				}
+				return
+			}
+			var rerr *remotion.Error
+			if !errors.As(err, &rerr) || rerr.Kind != tt.kind {
+				t.Fatalf("err = %v, want kind %v", err, tt.kind)
+			}
+			if tt.kind == remotion.KindOutcomeUnknown && !strings.Contains(rerr.Message, "may have started") {
+				t.Errorf("message %q does not say the render may have started", rerr.Message)
+			}
+		})
+	}
+}
+
+// Reading progress is free to repeat: it keeps the SDK's retries.
+func TestStatusIsRetriedAfterAServerError(t *testing.T) {
+	c, srv := newClient(t, replies(standin.ServiceError, standin.Reply{Body: vector(t, "progress-inProgress.json")}))
+
+	p, err := c.RenderProgress(context.Background(), bucket, "abcdef1234")
+
+	if err != nil || p.OverallProgress != 0.625 {
+		t.Fatalf("RenderProgress = %+v, %v", p, err)
+	}
+	if n := len(srv.Invocations()); n != 2 {
+		t.Errorf("%d invocations, want 2", n)
 	}
 }
 

@@ -31,6 +31,9 @@ const (
 	KindRenderRejected
 	// KindFunctionCrashed: the function failed with an unhandled error (FunctionError).
 	KindFunctionCrashed
+	// KindOutcomeUnknown: a start failed after it was sent, so the render may
+	// have started. It was not sent again.
+	KindOutcomeUnknown
 )
 
 // Error is a failure of a call to the render function.

@@ -120,6 +120,7 @@ const (
 	CodeRenderFunctionNotFound ErrorCode = "render_function_not_found"
 	CodeAccessDenied           ErrorCode = "access_denied"
 	CodeUpstreamTimeout        ErrorCode = "upstream_timeout"
+	CodeStartOutcomeUnknown    ErrorCode = "start_outcome_unknown"
 	CodeRenderRejected         ErrorCode = "render_rejected"
 	CodeRenderFunctionError    ErrorCode = "render_function_error"
 	CodeUpstreamError          ErrorCode = "upstream_error"
