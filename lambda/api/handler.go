@@ -17,6 +17,7 @@ import (
 
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/env"
+	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 	"remotion-lambda-iam/lambda/remotion/render"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	// DeadlineMargin is kept back from the function's deadline, so that a
 	// slow render function gets a 504 from us and not a timeout from Lambda.
 	DeadlineMargin time.Duration
+	// Records, when set, keeps a record of every render and the idempotency
+	// keys; nil means the deployment keeps none (renderTracking=false).
+	Records *records.Store
 }
 
 // DefaultDeadlineMargin is Config.DeadlineMargin's default.
@@ -92,9 +96,13 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		resp, renderID, aerr = h.start(ctx, &req)
 	case wire.RouteProgress:
 		resp, renderID, aerr = h.progress(ctx, &req)
+	case wire.RouteList:
+		resp, aerr = h.list(ctx, &req, false)
+	case wire.RouteListAll:
+		resp, aerr = h.list(ctx, &req, true)
 	default:
 		aerr = &apiError{Status: http.StatusNotFound, Code: wire.CodeNotFound,
-			Message: fmt.Sprintf("no route %q: use %q or %q", req.RouteKey, wire.RouteStart, wire.RouteProgress)}
+			Message: fmt.Sprintf("no route %q: use %q, %q or %q", req.RouteKey, wire.RouteStart, wire.RouteProgress, wire.RouteList)}
 	}
 	if aerr != nil {
 		resp = errorResponse(aerr)
@@ -112,8 +120,41 @@ func Misconfigured(err error) func(context.Context, events.APIGatewayV2HTTPReque
 	}
 }
 
+// start answers POST /renders. With an Idempotency-Key, the key is claimed
+// before anything is started, so that repeats of the request start nothing
+// more, and settled after.
 func (h *Handler) start(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
-	opts, aerr := h.decodeStart(req)
+	key, aerr := h.idempotencyKey(req)
+	if aerr != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", aerr
+	}
+	sr, aerr := h.decodeRequest(req)
+	if aerr != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", aerr
+	}
+	if key == "" {
+		return h.startRender(ctx, req, sr)
+	}
+	caller, hash := callerOf(req), requestHash(sr)
+	prior, err := h.cfg.Records.Claim(ctx, caller, key, hash)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", recordsUnavailable(err)
+	}
+	if prior != nil {
+		resp, aerr := replay(prior, hash, time.Now())
+		if aerr != nil && aerr.Code == wire.CodeIdempotencyInProgress {
+			aerr.retryAfter = 2
+		}
+		return resp, "", aerr
+	}
+	resp, renderID, aerr := h.startRender(ctx, req, sr)
+	// Settled even when the request's own deadline has passed.
+	h.settleKey(context.WithoutCancel(ctx), caller, key, aerr, resp.Body)
+	return resp, renderID, aerr
+}
+
+func (h *Handler) startRender(ctx context.Context, req *events.APIGatewayV2HTTPRequest, sr *wire.StartRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
+	opts, aerr := h.resolve(sr)
 	if aerr != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", aerr
 	}
@@ -130,6 +171,7 @@ func (h *Handler) start(ctx context.Context, req *events.APIGatewayV2HTTPRequest
 	if o := opts.OutName; o != nil {
 		body.Output = newOutput(o.BucketName, o.Key, "")
 	}
+	h.recordStart(context.WithoutCancel(ctx), req, body, opts.ServeURL, opts.Composition)
 	resp := jsonResponse(http.StatusAccepted, body)
 	resp.Headers["Location"] = body.ProgressURL
 	return resp, res.RenderID, nil
@@ -140,9 +182,30 @@ func (h *Handler) progress(ctx context.Context, req *events.APIGatewayV2HTTPRequ
 	if aerr != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", aerr
 	}
+	// A render with a record needs no bucket; one that is over is answered
+	// from its record, without a paid call of the render function.
+	recorded := false
+	if h.cfg.Records != nil {
+		rec, err := h.cfg.Records.Get(ctx, renderID)
+		switch {
+		case err == nil && rec.State.Final():
+			return jsonResponse(http.StatusOK, progressOf(rec)), renderID, nil
+		case err == nil:
+			bucket, recorded = rec.BucketName, true
+		case !errors.Is(err, records.ErrNotFound) && bucket == "":
+			return events.APIGatewayV2HTTPResponse{}, renderID, recordsUnavailable(err)
+		}
+	}
+	if bucket == "" {
+		return events.APIGatewayV2HTTPResponse{}, renderID, &apiError{Status: http.StatusBadRequest, Code: wire.CodeMissingField, Field: "bucket",
+			Message: "this render has no record here: give the bucket query parameter, as in the progressUrl that POST /renders returned"}
+	}
 	p, err := h.client.RenderProgress(ctx, bucket, renderID)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, renderID, upstreamError(err)
+	}
+	if recorded {
+		h.finishRecord(context.WithoutCancel(ctx), renderID, p)
 	}
 	return jsonResponse(http.StatusOK, newProgress(renderID, bucket, p)), renderID, nil
 }

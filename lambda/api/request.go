@@ -24,6 +24,15 @@ import (
 // serve URL and output bucket. Every failure is an *apiError that names what
 // was wrong.
 func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*render.Options, *apiError) {
+	sr, aerr := h.decodeRequest(req)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return h.resolve(sr)
+}
+
+// decodeRequest reads the body of POST /renders as it was sent.
+func (h *Handler) decodeRequest(req *events.APIGatewayV2HTTPRequest) (*wire.StartRequest, *apiError) {
 	if ct := header(req.Headers, "content-type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: wire.CodeUnsupportedMediaType,
@@ -56,8 +65,13 @@ func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*render.Opti
 		return nil, &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedJSON, Message: "the body has data after its JSON object: send exactly one object"}
 	}
 
-	// Remotion's own rules are checked by the client, which every render
-	// passes through; these are the deployment's.
+	return &sr, nil
+}
+
+// resolve applies the deployment's serve URL and output bucket to a request.
+// Remotion's own rules are checked by the client, which every render passes
+// through; these are the deployment's.
+func (h *Handler) resolve(sr *wire.StartRequest) (*render.Options, *apiError) {
 	opts := &sr.Options
 	if aerr := h.applyServeURL(opts); aerr != nil {
 		return nil, aerr
@@ -258,11 +272,7 @@ func decodeProgress(req *events.APIGatewayV2HTTPRequest) (renderID, bucket strin
 			Message: "renderId must be the render ID that POST /renders returned (lowercase letters and digits)"}
 	}
 	bucket = req.QueryStringParameters["bucket"]
-	if bucket == "" {
-		return "", "", &apiError{Status: http.StatusBadRequest, Code: wire.CodeMissingField, Field: "bucket",
-			Message: "the bucket query parameter is required: use the progressUrl that POST /renders returned"}
-	}
-	if !bucketPattern.MatchString(bucket) {
+	if bucket != "" && !bucketPattern.MatchString(bucket) {
 		return "", "", &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "bucket",
 			Message: "bucket must be the remotionlambda-* bucket that POST /renders returned"}
 	}

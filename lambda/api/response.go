@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -18,11 +19,16 @@ type apiError struct {
 	Field   string
 	Message string
 	cause   error // logged, never sent
+	// retryAfter, in seconds, is sent as Retry-After.
+	retryAfter int
 }
 
 func errorResponse(e *apiError) events.APIGatewayV2HTTPResponse {
 	resp := jsonResponse(e.Status, wire.ErrorResponse{Error: wire.Error{Code: e.Code, Message: e.Message, Field: e.Field}})
-	if e.Status == http.StatusTooManyRequests {
+	switch {
+	case e.retryAfter > 0:
+		resp.Headers["Retry-After"] = strconv.Itoa(e.retryAfter)
+	case e.Status == http.StatusTooManyRequests:
 		resp.Headers["Retry-After"] = "1"
 	}
 	return resp

@@ -4,12 +4,27 @@
 // function.
 package wire
 
-import "remotion-lambda-iam/lambda/remotion/render"
+import (
+	"time"
+
+	"remotion-lambda-iam/lambda/remotion/render"
+)
 
 // Route keys of the HTTP API, as API Gateway names them.
 const (
 	RouteStart    = "POST /renders"
 	RouteProgress = "GET /renders/{renderId}"
+	RouteList     = "GET /renders"
+	RouteListAll  = "GET /renders/all"
+)
+
+// Headers of POST /renders.
+const (
+	// HeaderIdempotencyKey makes a start safe to retry: the same key and
+	// body start one render, however often they are sent.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderReplayed, "true", marks an answer repeated for an idempotency key.
+	HeaderReplayed = "Idempotency-Replayed"
 )
 
 // StartRequest is the body of POST /renders: Remotion's options under their
@@ -81,6 +96,30 @@ type Costs struct {
 	Currency     string  `json:"currency"`
 }
 
+// Render is the record of a render: who started what, when, and how it ended.
+type Render struct {
+	RenderID    string     `json:"renderId"`
+	BucketName  string     `json:"bucketName"`
+	Composition string     `json:"composition"`
+	ServeURL    string     `json:"serveUrl"`
+	Output      *Output    `json:"output,omitempty"`
+	RequestedBy string     `json:"requestedBy"`
+	RequestID   string     `json:"requestId"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	State       State      `json:"state"`
+	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
+	OutputFile  *string    `json:"outputFile,omitempty"`
+	Errors      []string   `json:"errors,omitempty"`
+	Costs       *Costs     `json:"costs,omitempty"`
+}
+
+// RenderList is the 200 answer of GET /renders and GET /renders/all, newest
+// first. NextCursor, when set, fetches the next page (?cursor=).
+type RenderList struct {
+	Renders    []Render `json:"renders"`
+	NextCursor string   `json:"nextCursor,omitempty"`
+}
+
 // ErrorResponse is the body of every answer that is not 2xx.
 type ErrorResponse struct {
 	Error Error `json:"error"`
@@ -112,6 +151,11 @@ const (
 	CodeNoOutputBucket       ErrorCode = "no_output_bucket"
 	CodeNotFound             ErrorCode = "not_found"
 	CodeThrottled            ErrorCode = "throttled"
+	// CodeIdempotencyKeyReused: the key came with another body before.
+	CodeIdempotencyKeyReused ErrorCode = "idempotency_key_reused"
+	// CodeIdempotencyInProgress: the first request with the key is still
+	// running; retry after Retry-After.
+	CodeIdempotencyInProgress ErrorCode = "idempotency_in_progress"
 )
 
 // Errors of the render function or of this deployment (5xx).
@@ -126,4 +170,7 @@ const (
 	CodeUpstreamError          ErrorCode = "upstream_error"
 	CodeConfigurationError     ErrorCode = "configuration_error"
 	CodeInternalError          ErrorCode = "internal_error"
+	// CodeRecordsUnavailable: the render table could not be read or written,
+	// so nothing was started.
+	CodeRecordsUnavailable ErrorCode = "records_unavailable"
 )

@@ -1,0 +1,174 @@
+// Package dynalite runs dynalite, a DynamoDB implementation from the npm
+// registry, on a free loopback port, so that tests read and write a real
+// table through the real AWS SDK. It is fetched with npx into npm's cache,
+// outside the module tree.
+package dynalite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"remotion-lambda-iam/lambda/records/table"
+)
+
+// Version is the dynalite the tests run.
+const Version = "4.0.0"
+
+// Region is the region of the SDK configuration that talks to it.
+const Region = "us-east-1"
+
+// Server is a running dynalite.
+type Server struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+var shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// Shared returns the test binary's dynalite, started on first use. A test
+// binary that uses it stops it in TestMain with StopShared.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	shared.once.Do(func() { shared.srv, shared.err = Start() })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.srv
+}
+
+// StopShared stops the dynalite Shared started, if any.
+func StopShared() {
+	if shared.srv != nil {
+		shared.srv.Close()
+	}
+}
+
+// Start runs a dynalite, in memory. It needs Node.js (npx).
+func Start() (*Server, error) {
+	npx, err := exec.LookPath("npx")
+	if err != nil {
+		return nil, errors.New("the tests need dynalite, a local DynamoDB, which runs on Node.js: install Node.js 20 or newer with npm (npx), e.g. `apt-get install nodejs npm`")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir, err := os.MkdirTemp("", "dynalite")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(npx, "--yes", "dynalite@"+Version, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
+	cmd.Dir = dir // npx runs outside the module tree
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // npx starts node: stop both
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start dynalite: %w", err)
+	}
+	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	// The first run downloads dynalite; later ones start in about a second.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+		if err == nil {
+			conn.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.Close()
+			return nil, fmt.Errorf("dynalite did not listen on port %d within 2 minutes: is the npm registry reachable?", port)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Close stops dynalite and its data.
+func (s *Server) Close() {
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	s.cmd.Wait()
+	os.RemoveAll(s.cmd.Dir)
+}
+
+// Client is a DynamoDB client of the real SDK that talks to s.
+func (s *Server) Client() *dynamodb.Client {
+	return dynamodb.NewFromConfig(s.AWSConfig())
+}
+
+// AWSConfig is an SDK configuration that talks to s, with test credentials.
+func (s *Server) AWSConfig() aws.Config {
+	return aws.Config{
+		Region:       Region,
+		BaseEndpoint: aws.String(s.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDDYNALITE", "dynalite-secret", ""),
+	}
+}
+
+var tables atomic.Int64
+
+// NewRenderTable creates an empty render table, shaped as the stack shapes
+// it, and returns its name. Each test gets a table of its own.
+func (s *Server) NewRenderTable(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("renders-%d-%d", os.Getpid(), tables.Add(1))
+	db := s.Client()
+	if _, err := db.CreateTable(context.Background(), RenderTableInput(name)); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+	// dynalite makes a table ACTIVE on its next turn, not at once.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		out, err := db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err == nil && out.Table.TableStatus == types.TableStatusActive {
+			return name
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("table %s is not active after 10 s: %v", name, err)
+		}
+	}
+}
+
+// RenderTableInput is the render table as the stack defines it.
+func RenderTableInput(name string) *dynamodb.CreateTableInput {
+	index := func(name, partition string) types.GlobalSecondaryIndex {
+		return types.GlobalSecondaryIndex{
+			IndexName: aws.String(name),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(partition), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(table.CreatedAt), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}
+	}
+	attribute := func(name string) types.AttributeDefinition {
+		return types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}
+	}
+	return &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(table.PartitionKey), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{
+			attribute(table.PartitionKey), attribute(table.RequestedBy), attribute(table.Kind), attribute(table.CreatedAt),
+		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{index(table.ByCaller, table.RequestedBy), index(table.ByTime, table.Kind)},
+	}
+}

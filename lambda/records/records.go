@@ -1,0 +1,290 @@
+// Package records keeps the render table in DynamoDB: a record of every
+// render started (who, what, when, how it ended) and the idempotency keys
+// that make a start safe to retry.
+package records
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/records/table"
+)
+
+// ErrNotFound is returned for a render the table has no record of.
+var ErrNotFound = errors.New("no record of the render")
+
+// ErrBadCursor is returned for a cursor this store did not hand out.
+var ErrBadCursor = errors.New("the cursor is not one this API returned")
+
+// KeyTTL is how long an idempotency key is remembered.
+const KeyTTL = 24 * time.Hour
+
+// Store reads and writes the render table. It is safe for concurrent use.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+	keep  time.Duration // how long a render's record is kept
+	now   func() time.Time
+}
+
+// New makes a Store for the table, keeping render records for keep.
+func New(db *dynamodb.Client, tableName string, keep time.Duration) *Store {
+	return &Store{db: db, table: tableName, keep: keep, now: time.Now}
+}
+
+// createdAtLayout sorts as text in time order: fixed width, UTC.
+const createdAtLayout = "2006-01-02T15:04:05.000000000Z"
+
+func renderKey(renderID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{table.PartitionKey: str("render#" + renderID)}
+}
+
+// Create records a render that has just started.
+func (s *Store) Create(ctx context.Context, r wire.Render) error {
+	item := map[string]types.AttributeValue{
+		table.PartitionKey: str("render#" + r.RenderID),
+		table.Kind:         str("render"),
+		table.RequestedBy:  str(r.RequestedBy),
+		table.CreatedAt:    str(r.CreatedAt.UTC().Format(createdAtLayout)),
+		table.ExpiresAt:    integer(r.CreatedAt.Add(s.keep).Unix()),
+		"renderId":         str(r.RenderID),
+		"bucketName":       str(r.BucketName),
+		"composition":      str(r.Composition),
+		"serveUrl":         str(r.ServeURL),
+		"requestId":        str(r.RequestID),
+		"state":            str(string(r.State)),
+	}
+	if r.Output != nil {
+		item["outputBucket"], item["outputKey"] = str(r.Output.Bucket), str(r.Output.Key)
+	}
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                &s.table,
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": table.PartitionKey},
+	})
+	if err != nil {
+		return fmt.Errorf("record render %s: %w", r.RenderID, err)
+	}
+	return nil
+}
+
+// Get reads a render's record, or returns ErrNotFound.
+func (s *Store) Get(ctx context.Context, renderID string) (*wire.Render, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: renderKey(renderID), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("read the record of render %s: %w", renderID, err)
+	}
+	if out.Item == nil {
+		return nil, ErrNotFound
+	}
+	r := decodeRender(out.Item)
+	return &r, nil
+}
+
+// Outcome is how a render ended.
+type Outcome struct {
+	State      wire.State // StateDone or StateFailed
+	FinishedAt time.Time
+	OutputFile *string
+	Errors     []string
+	Costs      *wire.Costs
+}
+
+// Finish moves a render's record to its final state, once: a record that is
+// already final is left as it is, and Finish reports false.
+func (s *Store) Finish(ctx context.Context, renderID string, o Outcome) (bool, error) {
+	names := map[string]string{"#state": "state", "#pk": table.PartitionKey}
+	values := map[string]types.AttributeValue{
+		":final":     str(string(o.State)),
+		":rendering": str(string(wire.StateRendering)),
+		":finished":  str(o.FinishedAt.UTC().Format(time.RFC3339Nano)),
+	}
+	update := "SET #state = :final, finishedAt = :finished"
+	if o.OutputFile != nil {
+		update += ", outputFile = :file"
+		values[":file"] = str(*o.OutputFile)
+	}
+	if len(o.Errors) > 0 {
+		update += ", renderErrors = :errors"
+		list := make([]types.AttributeValue, len(o.Errors))
+		for i, e := range o.Errors {
+			list[i] = str(e)
+		}
+		values[":errors"] = &types.AttributeValueMemberL{Value: list}
+	}
+	if o.Costs != nil {
+		update += ", costs = :costs"
+		values[":costs"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			"accruedSoFar": number(o.Costs.AccruedSoFar),
+			"displayCost":  str(o.Costs.DisplayCost),
+			"currency":     str(o.Costs.Currency),
+		}}
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       renderKey(renderID),
+		UpdateExpression:          &update,
+		ConditionExpression:       aws.String("attribute_exists(#pk) AND #state = :rendering"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("finish the record of render %s: %w", renderID, err)
+	}
+	return true, nil
+}
+
+// List returns up to limit renders, newest first: those requestedBy
+// started, or everyone's when requestedBy is empty. cursor continues an
+// earlier page; the returned cursor, when not empty, continues this one.
+func (s *Store) List(ctx context.Context, requestedBy string, limit int, cursor string) ([]wire.Render, string, error) {
+	partition, value, index := table.Kind, "render", table.ByTime
+	if requestedBy != "" {
+		partition, value, index = table.RequestedBy, requestedBy, table.ByCaller
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 &index,
+		KeyConditionExpression:    aws.String("#p = :p"),
+		ExpressionAttributeNames:  map[string]string{"#p": partition},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(value)},
+		Limit:                     aws.Int32(int32(limit)),
+		ScanIndexForward:          aws.Bool(false),
+	}
+	if cursor != "" {
+		start, err := decodeCursor(cursor)
+		// A cursor of another caller's list, or of the other index, does not
+		// continue this one.
+		if err != nil || stringOf(start, partition) != value {
+			return nil, "", ErrBadCursor
+		}
+		in.ExclusiveStartKey = start
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list renders: %w", err)
+	}
+	renders := make([]wire.Render, 0, len(out.Items))
+	for _, item := range out.Items {
+		renders = append(renders, decodeRender(item))
+	}
+	next := ""
+	if out.LastEvaluatedKey != nil {
+		next = encodeCursor(out.LastEvaluatedKey)
+	}
+	return renders, next, nil
+}
+
+// A cursor is the query's LastEvaluatedKey, whose values are all strings
+// (the table's and the index's keys), as base64url JSON.
+func encodeCursor(key map[string]types.AttributeValue) string {
+	plain := map[string]string{}
+	for k, v := range key {
+		if s, ok := v.(*types.AttributeValueMemberS); ok {
+			plain[k] = s.Value
+		}
+	}
+	b, _ := json.Marshal(plain)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(cursor string) (map[string]types.AttributeValue, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return nil, ErrBadCursor
+	}
+	var plain map[string]string
+	if err := json.Unmarshal(b, &plain); err != nil || len(plain) == 0 {
+		return nil, ErrBadCursor
+	}
+	key := make(map[string]types.AttributeValue, len(plain))
+	for k, v := range plain {
+		switch k {
+		case table.PartitionKey, table.RequestedBy, table.Kind, table.CreatedAt:
+			key[k] = str(v)
+		default:
+			return nil, ErrBadCursor
+		}
+	}
+	return key, nil
+}
+
+func decodeRender(item map[string]types.AttributeValue) wire.Render {
+	r := wire.Render{
+		RenderID:    stringOf(item, "renderId"),
+		BucketName:  stringOf(item, "bucketName"),
+		Composition: stringOf(item, "composition"),
+		ServeURL:    stringOf(item, "serveUrl"),
+		RequestedBy: stringOf(item, table.RequestedBy),
+		RequestID:   stringOf(item, "requestId"),
+		State:       wire.State(stringOf(item, "state")),
+	}
+	r.CreatedAt, _ = time.Parse(createdAtLayout, stringOf(item, table.CreatedAt))
+	if bucket, key := stringOf(item, "outputBucket"), stringOf(item, "outputKey"); bucket != "" {
+		r.Output = &wire.Output{Bucket: bucket, Key: key, S3URI: "s3://" + bucket + "/" + key}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, stringOf(item, "finishedAt")); err == nil {
+		r.FinishedAt = &t
+	}
+	if f, ok := item["outputFile"].(*types.AttributeValueMemberS); ok {
+		r.OutputFile = &f.Value
+		if r.Output != nil {
+			r.Output.URL = f.Value
+		}
+	}
+	if l, ok := item["renderErrors"].(*types.AttributeValueMemberL); ok {
+		for _, e := range l.Value {
+			if s, ok := e.(*types.AttributeValueMemberS); ok {
+				r.Errors = append(r.Errors, s.Value)
+			}
+		}
+	}
+	if m, ok := item["costs"].(*types.AttributeValueMemberM); ok {
+		r.Costs = &wire.Costs{DisplayCost: stringOf(m.Value, "displayCost"), Currency: stringOf(m.Value, "currency")}
+		if n, ok := m.Value["accruedSoFar"].(*types.AttributeValueMemberN); ok {
+			r.Costs.AccruedSoFar, _ = strconv.ParseFloat(n.Value, 64)
+		}
+	}
+	return r
+}
+
+// callerHash keeps a caller's identity, which may be long, out of the key
+// while keeping every caller's keys apart.
+func callerHash(caller string) string {
+	sum := sha256.Sum256([]byte(caller))
+	return hex.EncodeToString(sum[:16])
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func integer(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func number(f float64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatFloat(f, 'f', -1, 64)}
+}
+
+func stringOf(item map[string]types.AttributeValue, name string) string {
+	if s, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
