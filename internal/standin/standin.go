@@ -52,6 +52,19 @@ func Always(r Reply) func(Invocation) Reply {
 	return func(Invocation) Reply { return r }
 }
 
+// Sequence answers successive invocations with rs, in turn; the last repeats.
+func Sequence(rs ...Reply) func(Invocation) Reply {
+	var mu sync.Mutex
+	n := 0
+	return func(Invocation) Reply {
+		mu.Lock()
+		defer mu.Unlock()
+		r := rs[min(n, len(rs)-1)]
+		n++
+		return r
+	}
+}
+
 // Answers of the Invoke API itself, as Lambda gives them.
 var (
 	FunctionNotFound = Reply{ErrorType: "ResourceNotFoundException", Status: http.StatusNotFound,

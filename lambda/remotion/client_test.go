@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -247,19 +246,6 @@ func TestSlowStatusHitsTheDeadline(t *testing.T) {
 	}
 }
 
-// replies answers successive invocations with the given replies; the last repeats.
-func replies(rs ...standin.Reply) func(standin.Invocation) standin.Reply {
-	var mu sync.Mutex
-	n := 0
-	return func(standin.Invocation) standin.Reply {
-		mu.Lock()
-		defer mu.Unlock()
-		r := rs[min(n, len(rs)-1)]
-		n++
-		return r
-	}
-}
-
 // A start is paid work: it is sent again only when Lambda certainly did not
 // run the function.
 func TestStartIsSentAgainOnlyWhenItCertainlyDidNotRun(t *testing.T) {
@@ -276,7 +262,7 @@ func TestStartIsSentAgainOnlyWhenItCertainlyDidNotRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, srv := newClient(t, replies(tt.first, started))
+			c, srv := newClient(t, standin.Sequence(tt.first, started))
 
 			res, err := c.StartRender(context.Background(), options())
 
@@ -302,7 +288,7 @@ func TestStartIsSentAgainOnlyWhenItCertainlyDidNotRun(t *testing.T) {
 
 // Reading progress is free to repeat: it keeps the SDK's retries.
 func TestStatusIsRetriedAfterAServerError(t *testing.T) {
-	c, srv := newClient(t, replies(standin.ServiceError, standin.Reply{Body: vector(t, "progress-inProgress.json")}))
+	c, srv := newClient(t, standin.Sequence(standin.ServiceError, standin.Reply{Body: vector(t, "progress-inProgress.json")}))
 
 	p, err := c.RenderProgress(context.Background(), bucket, "abcdef1234")
 

@@ -1,0 +1,312 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"remotion-lambda-iam/internal/dynalite"
+	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/records"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dynalite.StopShared()
+	os.Exit(code)
+}
+
+const (
+	alice = "arn:aws:iam::123456789012:user/alice"
+	bob   = "arn:aws:iam::123456789012:user/bob"
+)
+
+// tracked is a fixture whose handler keeps records in a new table of the
+// shared dynalite.
+func tracked(t *testing.T, respond func(standin.Invocation) standin.Reply) (*fixture, *records.Store) {
+	t.Helper()
+	db := dynalite.Shared(t)
+	store := records.New(db.Client(), db.NewRenderTable(t), 90*24*time.Hour)
+	return newFixture(t, api.Config{DefaultServeURL: serveURL, Records: store}, respond), store
+}
+
+// as sends req as an IAM principal, as API Gateway's IAM authorizer does.
+func as(caller string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: caller},
+	}
+	return req
+}
+
+func withKey(key string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+	req.Headers = map[string]string{"content-type": "application/json", "idempotency-key": key}
+	return req
+}
+
+func list(route string, query map[string]string) events.APIGatewayV2HTTPRequest {
+	return events.APIGatewayV2HTTPRequest{RouteKey: route, QueryStringParameters: query}
+}
+
+func TestAStartedRenderIsRecordedWithWhoStartedIt(t *testing.T) {
+	f, store := tracked(t, standin.Always(started))
+
+	status, _ := f.do(t, as(alice, post(`{"composition":"MyComp"}`)))
+
+	if status != http.StatusAccepted {
+		t.Fatalf("status %d", status)
+	}
+	r, err := store.Get(context.Background(), renderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RequestedBy != alice || r.Composition != "MyComp" || r.ServeURL != serveURL || r.BucketName != bucket ||
+		r.RequestID != "req-1" || r.State != wire.StateRendering || time.Since(r.CreatedAt) > time.Minute {
+		t.Errorf("record %+v", r)
+	}
+}
+
+func TestAJWTCallerIsItsIssuerAndSubject(t *testing.T) {
+	f, store := tracked(t, standin.Always(started))
+	req := post(`{"composition":"MyComp"}`)
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"iss": "https://issuer.example", "sub": "user-1"}},
+	}
+
+	f.do(t, req)
+
+	if r, err := store.Get(context.Background(), renderID); err != nil || r.RequestedBy != "https://issuer.example#user-1" {
+		t.Errorf("record %+v, %v", r, err)
+	}
+}
+
+func TestListsAreTheCallersOwnOrEveryones(t *testing.T) {
+	f, store := tracked(t, standin.Always(started))
+	now := time.Now()
+	for i, r := range []struct{ id, by string }{{"a1", alice}, {"b1", bob}, {"a2", alice}} {
+		store.Create(context.Background(), wire.Render{RenderID: r.id, RequestedBy: r.by, CreatedAt: now.Add(time.Duration(i) * time.Second), State: wire.StateRendering})
+	}
+
+	_, own := f.do(t, as(alice, list(wire.RouteList, nil)))
+	_, all := f.do(t, as(bob, list(wire.RouteListAll, map[string]string{"limit": "2"})))
+
+	if got := ids(own); got != "a2 a1" {
+		t.Errorf("alice's list: %s, want a2 a1", got)
+	}
+	if got := ids(all); got != "a2 b1" || all["nextCursor"] == nil {
+		t.Errorf("everyone's first page: %s (next %v), want a2 b1 and a cursor", got, all["nextCursor"])
+	}
+	_, rest := f.do(t, as(bob, list(wire.RouteListAll, map[string]string{"limit": "2", "cursor": all["nextCursor"].(string)})))
+	if got := ids(rest); got != "a1" {
+		t.Errorf("everyone's second page: %s, want a1", got)
+	}
+}
+
+func ids(body map[string]any) string {
+	var out []string
+	renders, _ := body["renders"].([]any)
+	for _, r := range renders {
+		out = append(out, r.(map[string]any)["renderId"].(string))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestBadListParametersAreRefused(t *testing.T) {
+	f, _ := tracked(t, standin.Always(started))
+	for _, query := range []map[string]string{{"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"cursor": "nonsense"}} {
+		status, body := f.do(t, as(alice, list(wire.RouteList, query)))
+		if code, field, _ := errorOf(body); status != http.StatusBadRequest || code != "invalid_value" || field == "" {
+			t.Errorf("%v: %d %v", query, status, body)
+		}
+	}
+}
+
+// A render that is over is answered from its record: no paid call.
+func TestProgressOfAFinishedRenderInvokesNothing(t *testing.T) {
+	f, _ := tracked(t, func(inv standin.Invocation) standin.Reply {
+		if strings.Contains(string(inv.Payload), `"type":"start"`) {
+			return started
+		}
+		return standin.Reply{Body: vector(t, "progress-done.json")}
+	})
+	f.do(t, as(alice, post(`{"composition":"MyComp"}`)))
+
+	// The first poll asks Remotion, without ?bucket=: the record has it.
+	status, first := f.do(t, get(renderID, nil))
+	calls := len(f.srv.Invocations())
+	_, second := f.do(t, get(renderID, nil))
+
+	if status != http.StatusOK || first["state"] != "done" || second["state"] != "done" {
+		t.Fatalf("polls: %d %v, then %v", status, first, second)
+	}
+	if n := len(f.srv.Invocations()); n != calls {
+		t.Errorf("the second poll of a finished render invoked the render function (%d calls, want %d)", n, calls)
+	}
+	if second["outputFile"] != first["outputFile"] || second["costs"].(map[string]any)["displayCost"] != "$0.001" {
+		t.Errorf("the record's answer %v differs from Remotion's %v", second, first)
+	}
+}
+
+func TestProgressWithoutARecordNeedsTheBucket(t *testing.T) {
+	f, _ := tracked(t, standin.Always(started))
+
+	status, body := f.do(t, get("norecord12", nil))
+
+	if code, field, _ := errorOf(body); status != http.StatusBadRequest || code != "missing_field" || field != "bucket" {
+		t.Errorf("got %d %v", status, body)
+	}
+}
+
+func TestARepeatedKeyReplaysTheFirstAnswer(t *testing.T) {
+	f, _ := tracked(t, standin.Always(started))
+	req := as(alice, withKey("order-42", post(`{"composition":"MyComp","inputProps":{"a":1,"b":2}}`)))
+	same := as(alice, withKey("order-42", post(`{ "inputProps": {"b":2, "a":1}, "composition": "MyComp" }`)))
+
+	first, err := f.h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := f.h.Handle(context.Background(), same)
+
+	if first.StatusCode != http.StatusAccepted || second.StatusCode != http.StatusAccepted || second.Body != first.Body {
+		t.Errorf("answers %d %s and %d %s", first.StatusCode, first.Body, second.StatusCode, second.Body)
+	}
+	if second.Headers[wire.HeaderReplayed] != "true" || first.Headers[wire.HeaderReplayed] != "" || second.Headers["Location"] != first.Headers["Location"] {
+		t.Errorf("headers %v then %v", first.Headers, second.Headers)
+	}
+	if n := len(f.srv.Invocations()); n != 1 {
+		t.Errorf("%d invocations, want 1", n)
+	}
+}
+
+func TestAKeyWithAnotherBodyIsRefused(t *testing.T) {
+	f, _ := tracked(t, standin.Always(started))
+	f.do(t, as(alice, withKey("order-42", post(`{"composition":"MyComp"}`))))
+
+	status, body := f.do(t, as(alice, withKey("order-42", post(`{"composition":"Other"}`))))
+
+	if code, _, _ := errorOf(body); status != http.StatusUnprocessableEntity || code != "idempotency_key_reused" {
+		t.Errorf("got %d %v", status, body)
+	}
+	if n := len(f.srv.Invocations()); n != 1 {
+		t.Errorf("%d invocations, want 1", n)
+	}
+}
+
+func TestAKeyInFlightAnswers409WithRetryAfter(t *testing.T) {
+	// The render function holds the first start until the test lets it go.
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f, _ := tracked(t, func(standin.Invocation) standin.Reply {
+		once.Do(func() { close(entered) })
+		<-release
+		return started
+	})
+	req := as(alice, withKey("order-42", post(`{"composition":"MyComp"}`)))
+	firstDone := make(chan int)
+	go func() {
+		resp, _ := f.h.Handle(context.Background(), req)
+		firstDone <- resp.StatusCode
+	}()
+	<-entered
+
+	second, _ := f.h.Handle(context.Background(), req)
+	close(release)
+
+	if second.StatusCode != http.StatusConflict || !strings.Contains(second.Body, "idempotency_in_progress") || second.Headers["Retry-After"] != "2" {
+		t.Errorf("second request: %d %s %v", second.StatusCode, second.Body, second.Headers)
+	}
+	if first := <-firstDone; first != http.StatusAccepted {
+		t.Errorf("first request: %d", first)
+	}
+	if n := len(f.srv.Invocations()); n != 1 {
+		t.Errorf("%d invocations, want 1", n)
+	}
+}
+
+// A client error starts nothing: the key is free for a corrected request.
+func TestAClientErrorReleasesTheKey(t *testing.T) {
+	f, _ := tracked(t, standin.Always(started))
+
+	bad, _ := f.do(t, as(alice, withKey("order-42", post(`{"composition":"MyComp","crf":70}`))))
+	good, body := f.do(t, as(alice, withKey("order-42", post(`{"composition":"MyComp","crf":20}`))))
+
+	if bad != http.StatusBadRequest || good != http.StatusAccepted {
+		t.Errorf("got %d, then %d %v", bad, good, body)
+	}
+}
+
+// A start whose outcome is unknown is never sent again for the same key.
+func TestAnUnknownOutcomeIsNeverStartedAgain(t *testing.T) {
+	f, _ := tracked(t, standin.Sequence(standin.ServiceError, started))
+	req := as(alice, withKey("order-42", post(`{"composition":"MyComp"}`)))
+
+	first, _ := f.do(t, req)
+	second, body := f.do(t, req)
+
+	if code, _, message := errorOf(body); first != http.StatusBadGateway || second != http.StatusConflict || code != "start_outcome_unknown" || !strings.Contains(message, "GET /renders") {
+		t.Errorf("got %d, then %d %v", first, second, body)
+	}
+	if n := len(f.srv.Invocations()); n != 1 {
+		t.Errorf("%d invocations, want 1", n)
+	}
+}
+
+// 50 concurrent requests with one key and one body start one render; each
+// answer is that render or a 409.
+func TestConcurrentRequestsWithOneKeyStartOneRender(t *testing.T) {
+	f, _ := tracked(t, standin.Always(standin.Reply{Body: started.Body, Delay: 20 * time.Millisecond}))
+	req := as(alice, withKey("order-42", post(`{"composition":"MyComp"}`)))
+
+	var wg sync.WaitGroup
+	answers := make([]events.APIGatewayV2HTTPResponse, 50)
+	for i := range answers {
+		wg.Go(func() { answers[i], _ = f.h.Handle(context.Background(), req) })
+	}
+	wg.Wait()
+
+	if n := len(f.srv.Invocations()); n != 1 {
+		t.Errorf("%d invocations, want 1", n)
+	}
+	for i, a := range answers {
+		switch {
+		case a.StatusCode == http.StatusAccepted && strings.Contains(a.Body, `"renderId":"`+renderID+`"`):
+		case a.StatusCode == http.StatusConflict && strings.Contains(a.Body, "idempotency_in_progress"):
+		default:
+			t.Errorf("answer %d: %d %s", i, a.StatusCode, a.Body)
+		}
+	}
+}
+
+func TestBadKeysAreRefused(t *testing.T) {
+	f, _ := tracked(t, standin.Always(started))
+	untracked := newFixture(t, api.Config{DefaultServeURL: serveURL}, standin.Always(started))
+	tests := []struct {
+		name string
+		f    *fixture
+		key  string
+	}{
+		{"too long", f, strings.Repeat("k", 256)},
+		{"not ASCII", f, "clé"},
+		{"a control character", f, "a\tb"},
+		{"no records to keep it in", untracked, "order-42"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := tt.f.do(t, as(alice, withKey(tt.key, post(`{"composition":"MyComp"}`))))
+			if code, field, _ := errorOf(body); status != http.StatusBadRequest || code != "invalid_value" || field != "Idempotency-Key" {
+				t.Errorf("got %d %v", status, body)
+			}
+			if n := len(tt.f.srv.Invocations()); n != 0 {
+				t.Errorf("%d invocations, want none", n)
+			}
+		})
+	}
+}
