@@ -25,6 +25,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/lambda/remotion"
 )
@@ -48,6 +49,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	dynalite.StopShared()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
@@ -524,4 +526,54 @@ func vmHWM(pid int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// With a render table, through the real bootstrap: a start is recorded, a
+// retry with its Idempotency-Key starts nothing, and a finished render is
+// answered from its record.
+func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
+	buildBinaries(t)
+	db := dynalite.Shared(t)
+	tableName := db.NewRenderTable(t)
+	srv := standin.Start(func(inv standin.Invocation) standin.Reply {
+		if strings.Contains(string(inv.Payload), `"type":"start"`) {
+			return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
+		}
+		return standin.Reply{Body: readVector(t, "progress-done.json")}
+	})
+	t.Cleanup(srv.Close)
+	emu := startEmulator(t, srv, "RENDER_TABLE="+tableName, "AWS_ENDPOINT_URL_DYNAMODB="+db.URL)
+	start := startEvent(`{"composition":"MyComp"}`)
+	start.Headers["idempotency-key"] = "order-42"
+	start.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::123456789012:user/alice"},
+	}
+
+	first, body := emu.invoke(t, start)
+	again, _ := emu.invoke(t, start)
+
+	if first.StatusCode != http.StatusAccepted || again.StatusCode != http.StatusAccepted || again.Body != first.Body || again.Headers["Idempotency-Replayed"] != "true" {
+		t.Fatalf("start %d %v, retry %d %s %v", first.StatusCode, body, again.StatusCode, again.Body, again.Headers)
+	}
+	if n := len(srv.Invocations()); n != 1 {
+		t.Errorf("%d invocations after a start and its retry, want 1", n)
+	}
+
+	poll := apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": e2eRenderID}, nil)
+	done, progress := emu.invoke(t, poll)
+	calls := len(srv.Invocations())
+	_, fromRecord := emu.invoke(t, poll)
+
+	if done.StatusCode != http.StatusOK || progress["state"] != "done" || fromRecord["state"] != "done" {
+		t.Errorf("polls: %d %v, then %v", done.StatusCode, progress, fromRecord)
+	}
+	if n := len(srv.Invocations()); n != calls {
+		t.Error("polling a finished render invoked the render function")
+	}
+
+	list := apiEvent("GET /renders", "", nil, nil)
+	list.RequestContext.Authorizer = start.RequestContext.Authorizer
+	if resp, renders := emu.invoke(t, list); resp.StatusCode != http.StatusOK || fmt.Sprint(renders["renders"]) == "[]" {
+		t.Errorf("GET /renders: %d %v", resp.StatusCode, renders)
+	}
 }

@@ -12,12 +12,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/env"
+	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -66,6 +69,15 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 		for _, p := range strings.Split(list, ",") {
 			cfg.ServeURLAllowList = append(cfg.ServeURLAllowList, strings.TrimSpace(p))
 		}
+	}
+	if table := os.Getenv(env.RenderTable); table != "" {
+		days := env.DefaultRenderRecordDays
+		if v := os.Getenv(env.RenderRecordDays); v != "" {
+			if days, err = strconv.Atoi(v); err != nil || days <= 0 {
+				return nil, fmt.Errorf("%s=%q is not a positive number of days", env.RenderRecordDays, v)
+			}
+		}
+		cfg.Records = records.New(dynamodb.NewFromConfig(awsCfg), table, time.Duration(days)*24*time.Hour)
 	}
 	return api.New(client, cfg, log)
 }

@@ -23,6 +23,11 @@ const (
 	// ExecutionPolicyName names the managed policy that lets the function
 	// call Remotion, for errors that say to attach it.
 	ExecutionPolicyName = "REMOTION_EXECUTION_POLICY_NAME"
+	// RenderTable, when set, is the DynamoDB table of render records and
+	// idempotency keys; unset means the deployment keeps none.
+	RenderTable = "RENDER_TABLE"
+	// RenderRecordDays is how many days a render's record is kept.
+	RenderRecordDays = "RENDER_RECORD_DAYS"
 )
 
 // What the function assumes when a variable is unset. The CDK app's
@@ -36,4 +41,6 @@ const (
 	// DefaultExecutionPolicyName is the name Remotion's IAM-roles guide
 	// gives the policy.
 	DefaultExecutionPolicyName = "remotion-executionrole-policy"
+	// DefaultRenderRecordDays is how long render records are kept.
+	DefaultRenderRecordDays = 90
 )
