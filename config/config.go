@@ -31,6 +31,9 @@ const (
 	KeyThrottleBurstLimit        = "throttleBurstLimit"
 	KeyMaxRequestBodyBytes       = "maxRequestBodyBytes"
 	KeyReservedConcurrency       = "reservedConcurrency"
+	KeyRenderTracking            = "renderTracking"
+	KeyRenderRecordDays          = "renderRecordDays"
+	KeyJWTAdminScope             = "jwtAdminScope"
 	KeyNag                       = "nag"
 )
 
@@ -51,6 +54,8 @@ type Config struct {
 	// ReservedConcurrency, when above zero, reserves (and caps) the trigger
 	// function's concurrency.
 	ReservedConcurrency int
+	// Records is the table of render records and idempotency keys.
+	Records Records
 	// Nag runs cdk-nag's AwsSolutions checks during synthesis.
 	Nag bool
 }
@@ -107,6 +112,16 @@ type OutputBucket struct {
 	RenderRoleName string
 }
 
+// Records is the render table: a record of every render started, and the
+// idempotency keys that make a start safe to retry.
+type Records struct {
+	// Tracking creates the table and the routes that read it. Off, the
+	// stack is the minimal one of Remotion's guide.
+	Tracking bool
+	// Days is how long a render's record is kept.
+	Days int
+}
+
 // AuthMode is how callers of the HTTP API prove who they are.
 type AuthMode string
 
@@ -125,6 +140,9 @@ type API struct {
 	Authorization AuthMode
 	JWTIssuer     string   // with AuthJWT
 	JWTAudience   []string // with AuthJWT
+	// JWTAdminScope, with AuthJWT, is the scope a token needs for
+	// GET /renders/all; empty means the route is not created.
+	JWTAdminScope string
 	// ThrottleRateLimit (requests per second, steady) and ThrottleBurstLimit
 	// bound the API stage.
 	ThrottleRateLimit  int
@@ -152,6 +170,7 @@ func Default() Config {
 			ThrottleBurstLimit:  20,
 			MaxRequestBodyBytes: env.DefaultMaxRequestBodyBytes,
 		},
+		Records: Records{Tracking: true, Days: env.DefaultRenderRecordDays},
 	}
 }
 
@@ -184,6 +203,9 @@ func (c Config) Context() map[string]any {
 		KeyThrottleBurstLimit:        c.API.ThrottleBurstLimit,
 		KeyMaxRequestBodyBytes:       c.API.MaxRequestBodyBytes,
 		KeyReservedConcurrency:       c.ReservedConcurrency,
+		KeyRenderTracking:            c.Records.Tracking,
+		KeyRenderRecordDays:          c.Records.Days,
+		KeyJWTAdminScope:             c.API.JWTAdminScope,
 		KeyNag:                       c.Nag,
 	}
 }

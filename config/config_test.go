@@ -30,7 +30,7 @@ func TestContextReadsBackAsTheSameConfig(t *testing.T) {
 		"default":  nil,
 		"created":  {KeyOutputBucket: "create", KeyOutputBucketRemovalPolicy: "destroy"},
 		"imported": {KeyOutputBucket: "my-renders", KeyRenderRoleName: "my-render-role"},
-		"jwt":      {KeyAPIAuthorization: "jwt", KeyJWTIssuer: "https://issuer.example", KeyJWTAudience: "a,b"},
+		"jwt":      {KeyAPIAuthorization: "jwt", KeyJWTIssuer: "https://issuer.example", KeyJWTAudience: "a,b", KeyJWTAdminScope: "renders/admin"},
 		"tuned":    {KeyLogRetentionDays: "7", KeyReservedConcurrency: 5, KeyNag: "true", KeyRemotionRegion: "eu-west-1"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -65,6 +65,8 @@ func TestKeysSetTheirFields(t *testing.T) {
 		KeyThrottleRateLimit:    50.0, // cdk.json passes numbers
 		KeyThrottleBurstLimit:   "100",
 		KeyNag:                  true,
+		KeyRenderTracking:       "false",
+		KeyRenderRecordDays:     "30",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +87,7 @@ func TestKeysSetTheirFields(t *testing.T) {
 	want.API.ThrottleRateLimit, want.API.ThrottleBurstLimit = 50, 100
 	want.ReservedConcurrency = 5
 	want.Nag = true
+	want.Records = Records{Tracking: false, Days: 30}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
 	}
@@ -199,6 +202,10 @@ func TestBadConfigurationFailsNamingTheKey(t *testing.T) {
 		{KeyMaxRequestBodyBytes, 7 << 20, "6 MB"},
 		{KeyReservedConcurrency, -1, "out of range"},
 		{KeyNag, "maybe", "true or false"},
+		{KeyRenderTracking, "maybe", "true or false"},
+		{KeyRenderRecordDays, 0, "out of range"},
+		{KeyRenderRecordDays, 4000, "out of range"},
+		{KeyRenderRecordDays, "a year", "whole number"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s=%v", tt.key, tt.value), func(t *testing.T) {
@@ -230,6 +237,7 @@ func TestJWTNeedsAnIssuerAndAnAudience(t *testing.T) {
 		{map[string]any{KeyAPIAuthorization: "jwt", KeyJWTAudience: "a"}, KeyJWTIssuer},
 		{map[string]any{KeyAPIAuthorization: "jwt", KeyJWTIssuer: "http://issuer.example", KeyJWTAudience: "a"}, KeyJWTIssuer},
 		{map[string]any{KeyAPIAuthorization: "jwt", KeyJWTIssuer: "https://issuer.example"}, KeyJWTAudience},
+		{map[string]any{KeyAPIAuthorization: "jwt", KeyJWTIssuer: "https://issuer.example", KeyJWTAudience: "a", KeyJWTAdminScope: "renders admin"}, KeyJWTAdminScope},
 	}
 	for _, tt := range tests {
 		_, err := load(tt.ctx)

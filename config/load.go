@@ -25,6 +25,7 @@ var (
 	iamNamePattern      = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
 	bucketNamePattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	ipAddressPattern    = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
+	scopePattern        = regexp.MustCompile(`^[!-~]{1,128}$`)
 )
 
 // Load reads the configuration from lookup, which returns a context key's
@@ -58,6 +59,8 @@ func Load(lookup func(key string) any) (Config, error) {
 	r.outputBucket(&c.OutputBucket)
 	r.api(&c.API)
 	r.readIntIn(KeyReservedConcurrency, &c.ReservedConcurrency, 0, 1000, "0 for none, or the concurrent executions to reserve")
+	r.readBool(KeyRenderTracking, &c.Records.Tracking)
+	r.readIntIn(KeyRenderRecordDays, &c.Records.Days, 1, 3650, "days a render's record is kept")
 	r.readBool(KeyNag, &c.Nag)
 
 	if r.err != nil {
@@ -277,6 +280,9 @@ func (r *reader) api(a *API) {
 			}
 			if r.readList(KeyJWTAudience, &a.JWTAudience) && len(a.JWTAudience) == 0 {
 				r.fail(KeyJWTAudience, "empty; with %s=jwt give the audiences (client IDs) a token must carry", KeyAPIAuthorization)
+			}
+			if r.readString(KeyJWTAdminScope, &a.JWTAdminScope) && a.JWTAdminScope != "" && !scopePattern.MatchString(a.JWTAdminScope) {
+				r.fail(KeyJWTAdminScope, "%q is not an OAuth scope: up to 128 printable characters without spaces, such as renders/admin; leave it empty for no GET /renders/all", a.JWTAdminScope)
 			}
 		default:
 			r.fail(KeyAPIAuthorization, "%q is none of iam (SigV4, the default), jwt (an OIDC issuer) or none", auth)

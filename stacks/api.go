@@ -32,9 +32,11 @@ func (s *accessLogSettings) Format() awsapigateway.AccessLogFormat {
 	return awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat))
 }
 
-// newHTTPAPI puts fn behind an HTTP API with the two routes, the configured
-// authorization, throttling and JSON access logs.
-func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.API, logRetentionDays int) awsapigatewayv2.HttpApi {
+// newHTTPAPI puts fn behind an HTTP API with its routes, the configured
+// authorization, throttling and JSON access logs. With records, it adds the
+// lists: GET /renders, and GET /renders/all where the authorizer can tell an
+// operator (an IAM policy on that route, or a JWT scope).
+func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.API, records bool, logRetentionDays int) awsapigatewayv2.HttpApi {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		Description:        jsii.String("Starts Remotion renders and reports their progress"),
 		CreateDefaultStage: jsii.Bool(false),
@@ -58,21 +60,37 @@ func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.A
 			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 		})
 	authorizer := newAuthorizer(scope, cfg)
-	for _, route := range []struct {
+	type route struct {
 		path   string
 		method awsapigatewayv2.HttpMethod
-	}{
-		{"/renders", awsapigatewayv2.HttpMethod_POST},
-		{"/renders/{renderId}", awsapigatewayv2.HttpMethod_GET},
-	} {
-		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path:        jsii.String(route.path),
-			Methods:     &[]awsapigatewayv2.HttpMethod{route.method},
+		scopes []string // JWT scopes the route requires, beyond a valid token
+	}
+	routes := []route{
+		{"/renders", awsapigatewayv2.HttpMethod_POST, nil},
+		{"/renders/{renderId}", awsapigatewayv2.HttpMethod_GET, nil},
+	}
+	if records {
+		routes = append(routes, route{"/renders", awsapigatewayv2.HttpMethod_GET, nil})
+		switch {
+		case cfg.Authorization == config.AuthIAM:
+			routes = append(routes, route{"/renders/all", awsapigatewayv2.HttpMethod_GET, nil})
+		case cfg.Authorization == config.AuthJWT && cfg.JWTAdminScope != "":
+			routes = append(routes, route{"/renders/all", awsapigatewayv2.HttpMethod_GET, []string{cfg.JWTAdminScope}})
+		}
+	}
+	for _, r := range routes {
+		options := &awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{r.method},
 			Integration: integration,
 			Authorizer:  authorizer,
-		})
+		}
+		if r.scopes != nil {
+			options.AuthorizationScopes = jsii.Strings(r.scopes...)
+		}
+		added := api.AddRoutes(options)
 		if cfg.Authorization == config.AuthNone {
-			for _, r := range *routes {
+			for _, r := range *added {
 				accept(r, finding{"AwsSolutions-APIG4", "",
 					"Authorization is off because the deployment set apiAuthorization=none explicitly, and synthesis warns about it; for use behind something that authenticates callers."})
 			}

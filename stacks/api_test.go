@@ -35,9 +35,40 @@ func TestHTTPAPIRoutesBothPathsToTheFunctionWithIAMAuth(t *testing.T) {
 		routes[p["RouteKey"].(string)] = map[string]any{"AuthorizationType": p["AuthorizationType"], "Target": p["Target"]}
 	}
 	target := joined("integrations/", ref(integrationID))
+	iam := map[string]any{"AuthorizationType": "AWS_IAM", "Target": target}
 	assertEqual(t, "routes", routes, map[string]any{
-		"POST /renders":           map[string]any{"AuthorizationType": "AWS_IAM", "Target": target},
-		"GET /renders/{renderId}": map[string]any{"AuthorizationType": "AWS_IAM", "Target": target},
+		"POST /renders": iam, "GET /renders/{renderId}": iam, "GET /renders": iam, "GET /renders/all": iam,
+	})
+	if n := len(s.resources("AWS::Lambda::Permission")); n != len(routes) {
+		t.Errorf("%d permissions for API Gateway to invoke the function, want one per route (%d)", n, len(routes))
+	}
+}
+
+// Without records, the API is the two routes of Remotion's guide.
+func TestUntrackedAPIHasTheTwoRoutes(t *testing.T) {
+	keys := map[string]bool{}
+	for _, r := range synth(t, "untracked").resources("AWS::ApiGatewayV2::Route") {
+		keys[props(r)["RouteKey"].(string)] = true
+	}
+	assertEqual(t, "routes", keys, map[string]bool{"POST /renders": true, "GET /renders/{renderId}": true})
+}
+
+// GET /renders/all is for operators: with JWT it takes the admin scope, and
+// it does not exist without one.
+func TestJWTListOfEveryoneNeedsTheAdminScope(t *testing.T) {
+	scopes := func(name string) map[string]any {
+		out := map[string]any{}
+		for _, r := range synth(t, name).resources("AWS::ApiGatewayV2::Route") {
+			out[props(r)["RouteKey"].(string)] = props(r)["AuthorizationScopes"]
+		}
+		return out
+	}
+
+	assertEqual(t, "routes with jwtAdminScope", scopes("jwt admin"), map[string]any{
+		"POST /renders": nil, "GET /renders/{renderId}": nil, "GET /renders": nil, "GET /renders/all": []any{"renders/admin"},
+	})
+	assertEqual(t, "routes without it", scopes("jwt"), map[string]any{
+		"POST /renders": nil, "GET /renders/{renderId}": nil, "GET /renders": nil,
 	})
 }
 
@@ -81,15 +112,16 @@ func TestJWTAuthorizationUsesTheIssuerAndAudience(t *testing.T) {
 
 	assertEqual(t, "authorizer", map[string]any{"AuthorizerType": props(authorizer)["AuthorizerType"], "JwtConfiguration": props(authorizer)["JwtConfiguration"]},
 		map[string]any{"AuthorizerType": "JWT", "JwtConfiguration": map[string]any{"Issuer": issuer, "Audience": []any{"client-a", "client-b"}}})
-	both := map[string]any{"AuthorizationType": "JWT", "AuthorizerId": ref(authID)}
-	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": both, "GET /renders/{renderId}": both})
+	jwt := map[string]any{"AuthorizationType": "JWT", "AuthorizerId": ref(authID)}
+	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": jwt, "GET /renders/{renderId}": jwt, "GET /renders": jwt})
 }
 
 func TestNoAuthorizationMustBeAskedForAndWarns(t *testing.T) {
 	s := synth(t, "no auth")
 
 	none := map[string]any{"AuthorizationType": "NONE", "AuthorizerId": nil}
-	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": none, "GET /renders/{renderId}": none})
+	// No GET /renders/all: without authorization nobody can be told an operator.
+	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": none, "GET /renders/{renderId}": none, "GET /renders": none})
 	var warnings []*cxapi.SynthesisMessage
 	noPanic(t, func() {
 		warnings = *assertions.Annotations_FromStack(s.stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("apiAuthorization is none")))

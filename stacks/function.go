@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -28,8 +29,9 @@ const (
 type triggerFunctionProps struct {
 	config config.Config
 	role   awsiam.IRole
-	bucket awss3.IBucket // nil without an output bucket
-	dir    string        // the function's main package
+	bucket awss3.IBucket      // nil without an output bucket
+	table  awsdynamodb.ITable // nil without render tracking
+	dir    string             // the function's main package
 }
 
 // newTriggerFunction is the function of the guide's prerequisites: it starts
@@ -58,6 +60,10 @@ func newTriggerFunction(scope constructs.Construct, props triggerFunctionProps) 
 	}
 	if props.bucket != nil {
 		environment[env.OutputBucket] = props.bucket.BucketName()
+	}
+	if props.table != nil {
+		environment[env.RenderTable] = props.table.TableName()
+		environment[env.RenderRecordDays] = jsii.String(strconv.Itoa(cfg.Records.Days))
 	}
 
 	return awslambda.NewFunction(scope, jsii.String("TriggerFunction"), &awslambda.FunctionProps{

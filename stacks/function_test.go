@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"remotion-lambda-iam/config"
 	"strings"
 	"testing"
+
+	"remotion-lambda-iam/config"
 )
 
 func TestRoleWritesLogsToItsOwnLogGroupOnly(t *testing.T) {
-	s := defaultStack(t)
+	s := synth(t, "untracked")
 	roleID, _ := s.only(t, "AWS::IAM::Role")
 	logsID, logs := s.byID(t, "AWS::Logs::LogGroup", "TriggerFunctionLogs")
 	_, policy := s.only(t, "AWS::IAM::Policy")
@@ -28,6 +29,7 @@ func TestRoleWritesLogsToItsOwnLogGroupOnly(t *testing.T) {
 
 func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 	s := defaultStack(t)
+	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
 	roleID, _ := s.only(t, "AWS::IAM::Role")
 	logsID, _ := s.byID(t, "AWS::Logs::LogGroup", "TriggerFunctionLogs")
 	_, fn := s.only(t, "AWS::Lambda::Function")
@@ -55,6 +57,8 @@ func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 		"REMOTION_SERVE_URL_ALLOW_LIST":  "https://remotionlambda-*.s3.*.amazonaws.com/sites/**",
 		"MAX_REQUEST_BODY_BYTES":         "1048576",
 		"REMOTION_EXECUTION_POLICY_NAME": "remotion-executionrole-policy",
+		"RENDER_TABLE":                   ref(tableID),
+		"RENDER_RECORD_DAYS":             "90",
 	}})
 	if _, ok := p["ReservedConcurrentExecutions"]; ok {
 		t.Error("concurrency is reserved by default; new accounts cannot reserve any")
@@ -84,6 +88,7 @@ func TestCompileErrorFailsSynthWithTheCompilersMessage(t *testing.T) {
 
 func TestContextOverridesReachTheFunction(t *testing.T) {
 	s := synth(t, "overrides")
+	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
 	_, fn := s.only(t, "AWS::Lambda::Function")
 
 	assertEqual(t, "Environment", s.environment(t), map[string]any{
@@ -94,6 +99,8 @@ func TestContextOverridesReachTheFunction(t *testing.T) {
 		"REMOTION_SERVE_URL_ALLOW_LIST":  "https://remotionlambda-*.s3.*.amazonaws.com/sites/prod/**,https://renders.example.com/**",
 		"MAX_REQUEST_BODY_BYTES":         "2097152",
 		"REMOTION_EXECUTION_POLICY_NAME": "remotion-executionrole-policy-prod",
+		"RENDER_TABLE":                   ref(tableID),
+		"RENDER_RECORD_DAYS":             "90",
 	})
 	if got := props(fn)["ReservedConcurrentExecutions"]; got != 5.0 {
 		t.Errorf("ReservedConcurrentExecutions = %v, want 5", got)

@@ -2,8 +2,9 @@ package stacks
 
 import (
 	"encoding/json"
-	"remotion-lambda-iam/policies"
 	"testing"
+
+	"remotion-lambda-iam/policies"
 )
 
 func TestManagedPolicyIsRemotionsDocumentVerbatim(t *testing.T) {

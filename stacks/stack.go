@@ -6,6 +6,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -31,13 +32,18 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 	policy := newExecutionPolicy(stack, cfg.ExecutionPolicyName)
 	role := newExecutionRole(stack, policy)
 	bucket := newOutputBucket(stack, cfg.OutputBucket, role)
+	var renders awsdynamodb.ITable
+	if cfg.Records.Tracking {
+		renders = newRenderTable(stack, role)
+	}
 	fn := newTriggerFunction(stack, triggerFunctionProps{
 		config: cfg,
 		role:   role,
 		bucket: bucket,
+		table:  renders,
 		dir:    props.FunctionDir,
 	})
-	api := newHTTPAPI(stack, fn, cfg.API, cfg.LogRetentionDays)
+	api := newHTTPAPI(stack, fn, cfg.API, cfg.Records.Tracking, cfg.LogRetentionDays)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value:       api.ApiEndpoint(),
@@ -60,6 +66,12 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 		awscdk.NewCfnOutput(stack, jsii.String("OutputBucketName"), &awscdk.CfnOutputProps{
 			Value:       bucket.BucketName(),
 			Description: jsii.String("Bucket the renders are written to"),
+		})
+	}
+	if renders != nil {
+		awscdk.NewCfnOutput(stack, jsii.String("RenderTableName"), &awscdk.CfnOutputProps{
+			Value:       renders.TableName(),
+			Description: jsii.String("DynamoDB table of render records and idempotency keys"),
 		})
 	}
 

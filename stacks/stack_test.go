@@ -31,7 +31,10 @@ var configurations = map[string]map[string]any{
 	"imported bucket":  {config.KeyOutputBucket: "my-renders", config.KeyRenderRoleName: "my-render-role"},
 	"jwt": {config.KeyAPIAuthorization: "jwt", config.KeyJWTAudience: "client-a,client-b",
 		config.KeyJWTIssuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf"},
-	"no auth": {config.KeyAPIAuthorization: "none"},
+	"no auth":   {config.KeyAPIAuthorization: "none"},
+	"untracked": {config.KeyRenderTracking: false},
+	"jwt admin": {config.KeyAPIAuthorization: "jwt", config.KeyJWTAudience: "client-a",
+		config.KeyJWTIssuer: "https://issuer.example", config.KeyJWTAdminScope: "renders/admin"},
 	"overrides": {
 		config.KeyStackName:            "RendersProd",
 		config.KeyRemotionFunctionName: "remotion-render-4-0-600-mem3008mb-disk4096mb-240sec",
@@ -99,14 +102,20 @@ var (
 // synth synthesizes one of the configurations, once per test binary.
 func synth(t *testing.T, name string) *synthesized {
 	t.Helper()
+	overrides, ok := configurations[name]
+	if !ok {
+		t.Fatalf("no configuration %q", name)
+	}
+	return synthWith(t, name, overrides)
+}
+
+// synthWith synthesizes a configuration under a name, once per test binary.
+func synthWith(t *testing.T, name string, overrides map[string]any) *synthesized {
+	t.Helper()
 	synthMu.Lock()
 	defer synthMu.Unlock()
 	if s, ok := synthCache[name]; ok {
 		return s
-	}
-	overrides, ok := configurations[name]
-	if !ok {
-		t.Fatalf("no configuration %q", name)
 	}
 	app, cfg := testApp(t, overrides, false)
 	var s synthesized
@@ -212,14 +221,15 @@ func TestDefaultStackHasExactlyTheseResources(t *testing.T) {
 	want := map[string]int{
 		"AWS::IAM::ManagedPolicy":        1,
 		"AWS::IAM::Role":                 1,
-		"AWS::IAM::Policy":               1, // the role's log writing
+		"AWS::IAM::Policy":               1, // the role's logs and records
 		"AWS::Logs::LogGroup":            2, // the function's logs, the API's access logs
 		"AWS::Lambda::Function":          1,
-		"AWS::Lambda::Permission":        2, // one per route
+		"AWS::Lambda::Permission":        4, // one per route
 		"AWS::ApiGatewayV2::Api":         1,
 		"AWS::ApiGatewayV2::Stage":       1,
 		"AWS::ApiGatewayV2::Integration": 1,
-		"AWS::ApiGatewayV2::Route":       2,
+		"AWS::ApiGatewayV2::Route":       4,
+		"AWS::DynamoDB::Table":           1,
 	}
 	got := map[string]int{}
 	for _, r := range s.template["Resources"].(map[string]any) {
@@ -229,7 +239,9 @@ func TestDefaultStackHasExactlyTheseResources(t *testing.T) {
 }
 
 // A deployed stack updates in place only if no logical ID changes.
-// testdata/logical-ids.json holds the IDs that deployed stacks have.
+// testdata/logical-ids.json holds the IDs of stacks deployed before render
+// records: with renderTracking=false the stack is exactly that one, and with
+// records it keeps every one of those IDs.
 func TestLogicalIDsStayAsDeployed(t *testing.T) {
 	b, err := os.ReadFile("testdata/logical-ids.json")
 	if err != nil {
@@ -242,13 +254,32 @@ func TestLogicalIDsStayAsDeployed(t *testing.T) {
 	if err := json.Unmarshal(b, &deployed); err != nil {
 		t.Fatal(err)
 	}
+	ids := func(s *synthesized, section string) []string {
+		return slices.Sorted(maps.Keys(s.template[section].(map[string]any)))
+	}
 	for name, want := range deployed {
 		t.Run(name, func(t *testing.T) {
-			s := synth(t, name)
-			resources := slices.Sorted(maps.Keys(s.template["Resources"].(map[string]any)))
-			outputs := slices.Sorted(maps.Keys(s.template["Outputs"].(map[string]any)))
-			assertEqual(t, "resource logical IDs", resources, want.Resources)
-			assertEqual(t, "output logical IDs", outputs, want.Outputs)
+			untracked := maps.Clone(configurations[name])
+			if untracked == nil {
+				untracked = map[string]any{}
+			}
+			untracked[config.KeyRenderTracking] = false
+			minimal := synthWith(t, name+" untracked", untracked)
+			assertEqual(t, "resource logical IDs without records", ids(minimal, "Resources"), want.Resources)
+			assertEqual(t, "output logical IDs without records", ids(minimal, "Outputs"), want.Outputs)
+
+			tracked := synth(t, name)
+			for _, section := range []struct {
+				name string
+				want []string
+			}{{"Resources", want.Resources}, {"Outputs", want.Outputs}} {
+				have := ids(tracked, section.name)
+				for _, id := range section.want {
+					if !slices.Contains(have, id) {
+						t.Errorf("%s %s is gone with records on: a deployed stack would replace it", section.name, id)
+					}
+				}
+			}
 		})
 	}
 }
@@ -272,8 +303,8 @@ func TestOutputsAreDescribedAndThePolicyIsExported(t *testing.T) {
 		"Value":       ref(policyID),
 		"Export":      map[string]any{"Name": "RemotionRenderStack-ExecutionPolicyArn"},
 	})
-	if len(outputs) != 4 {
-		t.Errorf("%d outputs, want 4", len(outputs))
+	if len(outputs) != 5 {
+		t.Errorf("%d outputs, want 5 (the four of the minimal stack and RenderTableName)", len(outputs))
 	}
 }
 

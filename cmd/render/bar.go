@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"remotion-lambda-iam/lambda/api/wire"
 	"strings"
+
+	"remotion-lambda-iam/lambda/api/wire"
 )
 
 const barWidth = 30

@@ -2,9 +2,10 @@ package main
 
 import (
 	"bytes"
-	"remotion-lambda-iam/lambda/api/wire"
 	"strings"
 	"testing"
+
+	"remotion-lambda-iam/lambda/api/wire"
 )
 
 func TestBarRedrawsInPlaceOnATerminal(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+
 	"remotion-lambda-iam/lambda/remotion/render"
 )
 

@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"remotion-lambda-iam/lambda/remotion/render"
 	"strings"
 	"testing"
+
+	"remotion-lambda-iam/lambda/remotion/render"
 )
 
 // The inputs behind Remotion 4.0.527's own payloads in testdata/4.0.527.
