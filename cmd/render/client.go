@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,8 +56,9 @@ func newClient(apiURL string, cfg aws.Config) (*client, error) {
 
 // apiError is an error answer of the API.
 type apiError struct {
-	Status int
-	Detail wire.Error
+	Status     int
+	Detail     wire.Error
+	RetryAfter time.Duration // from the Retry-After header, if any
 }
 
 func (e *apiError) Error() string {
@@ -67,23 +69,83 @@ func (e *apiError) Error() string {
 	return msg
 }
 
-func (c *client) start(ctx context.Context, body []byte) (*wire.StartResponse, error) {
+// startAttempts bounds how often a start is sent. Every attempt carries the
+// same Idempotency-Key, so the API starts one render however many arrive.
+const startAttempts = 4
+
+// start sends POST /renders with key, again after a 5xx, a 429, a 409
+// idempotency_in_progress or a network failure, backing off between
+// attempts, and says so on log.
+func (c *client) start(ctx context.Context, body []byte, key string, log io.Writer) (*wire.StartResponse, error) {
+	header := http.Header{wire.HeaderIdempotencyKey: {key}}
 	var res wire.StartResponse
-	if err := c.do(ctx, http.MethodPost, "/renders", nil, body, &res); err != nil {
-		return nil, fmt.Errorf("start render: %w", err)
+	for attempt := 1; ; attempt++ {
+		err := c.do(ctx, http.MethodPost, "/renders", nil, header, body, &res)
+		if err == nil {
+			return &res, nil
+		}
+		wait, retry := retryable(err, attempt)
+		if !retry || attempt == startAttempts || ctx.Err() != nil {
+			return nil, fmt.Errorf("start render: %w", err)
+		}
+		fmt.Fprintf(log, "start render: %v; retrying in %v with the same Idempotency-Key (attempt %d of %d)\n", err, wait, attempt+1, startAttempts)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("start render: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retryBase is the first backoff; it doubles with each attempt.
+var retryBase = time.Second
+
+// retryable says whether a failed start may be sent again with its key, and
+// after how long.
+func retryable(err error, attempt int) (time.Duration, bool) {
+	wait := retryBase << (attempt - 1)
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return wait, true // the network: the key makes a repeat safe
+	}
+	switch {
+	case ae.Detail.Code == wire.CodeIdempotencyInProgress || ae.Status == http.StatusTooManyRequests:
+		if ae.RetryAfter > 0 {
+			wait = ae.RetryAfter
+		}
+		return wait, true
+	case ae.Status >= 500:
+		return wait, true
+	}
+	return 0, false
+}
+
+// list reads a page of the caller's renders, or everyone's.
+func (c *client) list(ctx context.Context, everyone bool, limit int, cursor string) (*wire.RenderList, error) {
+	path := "/renders"
+	if everyone {
+		path = "/renders/all"
+	}
+	query := url.Values{"limit": {strconv.Itoa(limit)}}
+	if cursor != "" {
+		query.Set("cursor", cursor)
+	}
+	var res wire.RenderList
+	if err := c.do(ctx, http.MethodGet, path, query, nil, nil, &res); err != nil {
+		return nil, fmt.Errorf("list renders: %w", err)
 	}
 	return &res, nil
 }
 
 func (c *client) progress(ctx context.Context, renderID, bucket string) (*wire.Progress, error) {
 	var res wire.Progress
-	if err := c.do(ctx, http.MethodGet, "/renders/"+url.PathEscape(renderID), url.Values{"bucket": {bucket}}, nil, &res); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/renders/"+url.PathEscape(renderID), url.Values{"bucket": {bucket}}, nil, nil, &res); err != nil {
 		return nil, fmt.Errorf("render progress: %w", err)
 	}
 	return &res, nil
 }
 
-func (c *client) do(ctx context.Context, method, path string, query url.Values, body []byte, out any) error {
+func (c *client) do(ctx context.Context, method, path string, query url.Values, header http.Header, body []byte, out any) error {
 	u := *c.base
 	u.Path += path
 	u.RawQuery = query.Encode()
@@ -93,6 +155,9 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
@@ -119,6 +184,9 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 		json.Unmarshal(raw, &e)
 		ae := &apiError{Status: resp.StatusCode, Detail: e.Error}
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+			ae.RetryAfter = time.Duration(s) * time.Second
+		}
 		if ae.Detail.Code == "" {
 			ae.Detail.Code, ae.Detail.Message = wire.ErrorCode(http.StatusText(resp.StatusCode)), e.Message
 		}

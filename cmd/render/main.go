@@ -4,6 +4,7 @@
 //	render --composition MyComp --props props.json      start, watch, print the output URL
 //	render --composition MyComp --no-wait               start, print "RENDER_ID BUCKET"
 //	render progress RENDER_ID BUCKET                     watch a render started earlier
+//	render list [-all] [-limit N]                        the caller's recent renders, as a table
 //
 // Requests are signed with SigV4 from the normal AWS credential chain.
 package main
@@ -19,11 +20,13 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/google/uuid"
 
 	"remotion-lambda-iam/lambda/api/wire"
 )
@@ -46,10 +49,12 @@ func main() {
 type options struct {
 	api, stack                          string
 	composition, props, codec, serveURL string
-	outputKey                           string
+	outputKey, idempotencyKey           string
 	extra                               extraOptions
 	noWait                              bool
 	interval, timeout                   time.Duration
+	all                                 bool
+	limit                               int
 }
 
 // extraOptions collects --option key=JSON, for any option of POST /renders.
@@ -85,11 +90,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.noWait, "no-wait", false, `print "RENDER_ID BUCKET" and exit instead of watching`)
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "how often to poll the progress")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop watching after this long")
+	fs.StringVar(&o.idempotencyKey, "idempotency-key", "", "the start's Idempotency-Key (default: a new UUID); reuse one to retry a start safely")
+	fs.BoolVar(&o.all, "all", false, "with list: everyone's renders (GET /renders/all, for operators)")
+	fs.IntVar(&o.limit, "limit", 20, "with list: how many renders, 1 to 100")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: render -composition ID [flags]\n       render progress RENDER_ID BUCKET [flags]\n\nflags:\n")
+		fmt.Fprint(stderr, "usage: render -composition ID [flags]\n       render progress RENDER_ID BUCKET [flags]\n       render list [-all] [-limit N] [flags]\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 
+	listing := len(args) > 0 && args[0] == "list"
+	if listing {
+		args = args[1:]
+	}
 	var progressArgs []string
 	if len(args) > 0 && args[0] == "progress" {
 		if len(args) < 3 {
@@ -105,7 +117,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return exitUsage
 	}
-	if progressArgs == nil && o.composition == "" {
+	if !listing && progressArgs == nil && o.composition == "" {
 		fmt.Fprintln(stderr, "-composition is required to start a render")
 		fs.Usage()
 		return exitUsage
@@ -115,8 +127,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 
+	if o.idempotencyKey == "" {
+		o.idempotencyKey = uuid.NewString()
+	}
 	var body []byte
-	if progressArgs == nil {
+	if !listing && progressArgs == nil {
 		var err error
 		if body, err = requestBody(o, stdin); err != nil {
 			fmt.Fprintln(stderr, err)
@@ -141,17 +156,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 
+	if listing {
+		return list(ctx, c, o, stdout, stderr)
+	}
 	renderID, bucket := "", ""
 	if progressArgs != nil {
 		renderID, bucket = progressArgs[0], progressArgs[1]
 	} else {
-		res, err := c.start(ctx, body)
+		res, err := c.start(ctx, body, o.idempotencyKey, stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
+			fmt.Fprintf(stderr, "to retry this start safely, run the same command with -idempotency-key %s\n", o.idempotencyKey)
 			return exitAPIError
 		}
 		renderID, bucket = res.RenderID, res.BucketName
 		if o.noWait {
+			fmt.Fprintf(stderr, "started render %s with Idempotency-Key %s\n", renderID, o.idempotencyKey)
 			fmt.Fprintln(stdout, renderID, bucket)
 			return exitDone
 		}
@@ -272,4 +292,34 @@ func stackOutput(ctx context.Context, cfg aws.Config, stack, key string) (string
 		}
 	}
 	return "", fmt.Errorf("stack %s has no output %s", stack, key)
+}
+
+// list prints a page of renders as a table, newest first.
+func list(ctx context.Context, c *client, o options, stdout, stderr io.Writer) int {
+	if o.limit < 1 || o.limit > 100 {
+		fmt.Fprintln(stderr, "-limit must be from 1 to 100")
+		return exitUsage
+	}
+	page, err := c.list(ctx, o.all, o.limit, "")
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitAPIError
+	}
+	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "RENDER ID\tSTATE\tCOMPOSITION\tSTARTED\tBY\tOUTPUT")
+	for _, r := range page.Renders {
+		output := "-"
+		switch {
+		case r.Output != nil:
+			output = r.Output.S3URI
+		case r.OutputFile != nil:
+			output = *r.OutputFile
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.RenderID, r.State, r.Composition, r.CreatedAt.Local().Format(time.DateTime), r.RequestedBy, output)
+	}
+	w.Flush()
+	if page.NextCursor != "" {
+		fmt.Fprintf(stderr, "more renders than -limit %d: raise it to see more\n", o.limit)
+	}
+	return exitDone
 }

@@ -15,12 +15,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -42,7 +45,12 @@ type fakeAPI struct {
 
 	mu     sync.Mutex
 	bodies [][]byte
+	keys   []string // the Idempotency-Key of each POST
 	gets   int
+	// unavailable answers that many requests with API Gateway's own 503,
+	// before the function sees them.
+	unavailable int
+	lambda      *standin.Server
 }
 
 var authPattern = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=AKIDTEST/\d{8}/us-east-1/execute-api/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$`)
@@ -53,7 +61,7 @@ func newFakeAPI(t *testing.T, progress ...json.RawMessage) *fakeAPI {
 	t.Helper()
 	var mu sync.Mutex
 	statuses := 0
-	lambda := standin.Start(func(inv standin.Invocation) standin.Reply {
+	return newFakeAPIWith(t, func(inv standin.Invocation) standin.Reply {
 		var payload struct{ Type string }
 		json.Unmarshal(inv.Payload, &payload)
 		if payload.Type == "start" {
@@ -65,13 +73,21 @@ func newFakeAPI(t *testing.T, progress ...json.RawMessage) *fakeAPI {
 		statuses++
 		return standin.Reply{Body: progress[i]}
 	})
+}
+
+// newFakeAPIWith has the render function answer with respond.
+func newFakeAPIWith(t *testing.T, respond func(standin.Invocation) standin.Reply) *fakeAPI {
+	t.Helper()
+	lambda := standin.Start(respond)
 	t.Cleanup(lambda.Close)
 	client, err := remotion.New(lambda.AWSConfig(), remotion.Config{FunctionName: testFunction, Region: standin.Region})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeAPI{}
-	if f.h, err = api.New(client, api.Config{DefaultServeURL: testServeURL}, slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
+	f := &fakeAPI{lambda: lambda}
+	db := dynalite.Shared(t)
+	store := records.New(db.Client(), db.NewRenderTable(t), 24*time.Hour)
+	if f.h, err = api.New(client, api.Config{DefaultServeURL: testServeURL, Records: store}, slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -89,21 +105,38 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := io.ReadAll(r.Body)
 	req := events.APIGatewayV2HTTPRequest{
-		RawPath: r.URL.Path,
-		Headers: map[string]string{"content-type": r.Header.Get("Content-Type")},
-		Body:    string(body),
+		RawPath:               r.URL.Path,
+		Headers:               map[string]string{"content-type": r.Header.Get("Content-Type"), "idempotency-key": r.Header.Get("Idempotency-Key")},
+		Body:                  string(body),
+		QueryStringParameters: map[string]string{},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID:  "req-cli",
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::123456789012:user/cli"}},
+		},
+	}
+	for k, v := range r.URL.Query() {
+		req.QueryStringParameters[k] = v[0]
 	}
 	f.mu.Lock()
+	if f.unavailable > 0 {
+		f.unavailable--
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"message":"Service Unavailable"}`)
+		return
+	}
 	id, isRender := strings.CutPrefix(r.URL.Path, "/renders/")
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/renders":
 		f.bodies = append(f.bodies, body)
+		f.keys = append(f.keys, r.Header.Get("Idempotency-Key"))
 		req.RouteKey = wire.RouteStart
+	case r.Method == http.MethodGet && r.URL.Path == "/renders":
+		req.RouteKey = wire.RouteList
 	case r.Method == http.MethodGet && isRender:
 		f.gets++
 		req.RouteKey = wire.RouteProgress
 		req.PathParameters = map[string]string{"renderId": id}
-		req.QueryStringParameters = map[string]string{"bucket": r.URL.Query().Get("bucket")}
 	default:
 		req.RouteKey = r.Method + " " + r.URL.Path
 	}
@@ -313,5 +346,106 @@ func TestAPIURLComesFromTheStackOutput(t *testing.T) {
 
 	if code != exitDone || stdout != "s3://my-renders/renders/x.mp4\n" {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+}
+
+func TestMain(m *testing.M) {
+	retryBase = time.Millisecond
+	code := m.Run()
+	dynalite.StopShared()
+	os.Exit(code)
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func TestEveryStartCarriesAFreshIdempotencyKey(t *testing.T) {
+	withCredentials(t)
+	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+
+	runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
+	_, _, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
+
+	if len(fake.keys) != 2 || !uuidPattern.MatchString(fake.keys[0]) || fake.keys[0] == fake.keys[1] {
+		t.Errorf("keys %q, want two different UUIDs", fake.keys)
+	}
+	if !strings.Contains(stderr, "Idempotency-Key "+fake.keys[1]) {
+		t.Errorf("-no-wait does not print the key:\n%s", stderr)
+	}
+}
+
+// The same key twice starts one render: the second answer is a replay.
+func TestAGivenKeyMakesARepeatedStartSafe(t *testing.T) {
+	withCredentials(t)
+	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+
+	for range 2 {
+		if code, stdout, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait", "-idempotency-key", "order-42"); code != exitDone || stdout != testRenderID+" "+testBucket+"\n" {
+			t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+		}
+	}
+
+	if fake.keys[0] != "order-42" || fake.keys[1] != "order-42" {
+		t.Errorf("keys %q", fake.keys)
+	}
+	if n := len(fake.lambda.Invocations()); n != 1 {
+		t.Errorf("%d invocations of the render function, want 1", n)
+	}
+}
+
+func TestAStartIsRetriedWithItsKeyAfterA5xx(t *testing.T) {
+	withCredentials(t)
+	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	fake.unavailable = 2
+
+	code, stdout, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
+
+	if code != exitDone || stdout != testRenderID+" "+testBucket+"\n" {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+	if strings.Count(stderr, "retrying") != 2 || len(fake.keys) != 1 || fake.keys[0] == "" {
+		t.Errorf("keys %q, stderr:\n%s", fake.keys, stderr)
+	}
+}
+
+// A start whose outcome is unknown is retried with its key, which then
+// refuses to start a second render: the CLI stops and says why.
+func TestAnUnknownOutcomeIsNotStartedTwice(t *testing.T) {
+	withCredentials(t)
+	fake := newFakeAPIWith(t, standin.Sequence(standin.ServiceError, standin.Reply{Body: map[string]string{"type": "success", "bucketName": testBucket, "renderId": testRenderID}}))
+
+	code, _, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait", "-idempotency-key", "order-7")
+
+	if code != exitAPIError || !strings.Contains(stderr, "409 start_outcome_unknown") || !strings.Contains(stderr, "-idempotency-key order-7") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if n := len(fake.lambda.Invocations()); n != 1 {
+		t.Errorf("%d invocations of the render function, want 1", n)
+	}
+}
+
+func TestRetriesAreBounded(t *testing.T) {
+	withCredentials(t)
+	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	fake.unavailable = 100
+
+	code, _, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
+
+	if code != exitAPIError || strings.Count(stderr, "retrying") != startAttempts-1 {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+func TestListShowsTheCallersRendersAsATable(t *testing.T) {
+	withCredentials(t)
+	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
+
+	code, stdout, stderr := runCLI(t, "", "list", "-api", fake.srv.URL)
+
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != exitDone || len(lines) != 2 || !strings.HasPrefix(lines[0], "RENDER ID") ||
+		!strings.Contains(lines[1], testRenderID) || !strings.Contains(lines[1], "rendering") || !strings.Contains(lines[1], "MyComp") ||
+		!strings.Contains(lines[1], "user/cli") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/uuid"
 
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/remotion/render"
@@ -221,7 +221,7 @@ func (h *Handler) applyOutput(o *render.Options, key *string) *apiError {
 		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "privacy",
 			Message: fmt.Sprintf(`privacy %q needs ACLs, which the output bucket has disabled: leave privacy out or set it to "no-acl"`, o.Privacy)}
 	}
-	k := "renders/" + newUUID() + "." + o.FileExtension()
+	k := "renders/" + uuid.NewString() + "." + o.FileExtension()
 	if key != nil {
 		k = *key
 		if msg := checkOutputKey(k); msg != "" {
@@ -248,15 +248,6 @@ func checkOutputKey(k string) string {
 		}
 	}
 	return ""
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 var (
