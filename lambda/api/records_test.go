@@ -2,10 +2,12 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -308,5 +310,42 @@ func TestBadKeysAreRefused(t *testing.T) {
 				t.Errorf("%d invocations, want none", n)
 			}
 		})
+	}
+}
+
+// uniqueStarts answers every start with a render of its own.
+func uniqueStarts() func(standin.Invocation) standin.Reply {
+	var n atomic.Int64
+	return func(standin.Invocation) standin.Reply {
+		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": fmt.Sprintf("r%09d", n.Add(1))}}
+	}
+}
+
+// The cost of records and keys on a start: compare with
+// BenchmarkStartThroughHandler, which keeps neither.
+func BenchmarkStartWithRecord(b *testing.B) {
+	benchmarkStart(b, false)
+}
+
+func BenchmarkStartWithIdempotencyKey(b *testing.B) {
+	benchmarkStart(b, true)
+}
+
+func benchmarkStart(b *testing.B, withIdempotencyKey bool) {
+	db := dynalite.Shared(b)
+	store := records.New(db.Client(), db.NewRenderTable(b), time.Hour)
+	f := newFixture(b, api.Config{DefaultServeURL: serveURL, Records: store}, uniqueStarts())
+	req := as(alice, post(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1},"codec":"h264","crf":20}`))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if withIdempotencyKey {
+			i++
+			req = withKey(fmt.Sprintf("key-%d", i), req)
+		}
+		resp, _ := f.h.Handle(context.Background(), req)
+		if resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+		}
 	}
 }
