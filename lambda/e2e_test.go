@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -457,47 +458,76 @@ func TestBootstrapWithoutConfigurationExplainsItself(t *testing.T) {
 // from process start to the first answered invocation.
 func BenchmarkColdStart(b *testing.B) {
 	buildBinaries(b)
-	srv := standin.Start(func(standin.Invocation) standin.Reply {
-		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
-	})
-	defer srv.Close()
-	var samples []time.Duration
-	for b.Loop() {
-		begin := time.Now()
-		emu := startEmulator(b, srv)
-		if resp, _ := emu.invoke(b, startEvent(`{"composition":"MyComp"}`)); resp.StatusCode != http.StatusAccepted {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
-		samples = append(samples, time.Since(begin))
-		emu.stop()
+	for _, records := range []bool{false, true} {
+		b.Run(recordsName(records), func(b *testing.B) {
+			srv := standin.Start(uniqueRenders())
+			defer srv.Close()
+			env := recordsEnv(b, records)
+			var samples []time.Duration
+			for b.Loop() {
+				begin := time.Now()
+				emu := startEmulator(b, srv, env...)
+				if resp, _ := emu.invoke(b, startEvent(`{"composition":"MyComp"}`)); resp.StatusCode != http.StatusAccepted {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+				samples = append(samples, time.Since(begin))
+				emu.stop()
+			}
+			reportPercentiles(b, samples)
+		})
 	}
-	reportPercentiles(b, samples)
 }
 
 // BenchmarkWarmInvoke measures requests to a warm function through the
 // emulator against the stand-in, and the bootstrap's peak memory.
 func BenchmarkWarmInvoke(b *testing.B) {
 	buildBinaries(b)
-	srv := standin.Start(func(standin.Invocation) standin.Reply {
-		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
-	})
-	defer srv.Close()
-	emu := startEmulator(b, srv)
-	event := startEvent(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1}}`)
-	emu.invoke(b, event) // initialize
-	var samples []time.Duration
-	for b.Loop() {
-		begin := time.Now()
-		if resp, _ := emu.invoke(b, event); resp.StatusCode != http.StatusAccepted {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
-		samples = append(samples, time.Since(begin))
+	for _, records := range []bool{false, true} {
+		b.Run(recordsName(records), func(b *testing.B) {
+			srv := standin.Start(uniqueRenders())
+			defer srv.Close()
+			emu := startEmulator(b, srv, recordsEnv(b, records)...)
+			event := startEvent(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1}}`)
+			emu.invoke(b, event) // initialize
+			var samples []time.Duration
+			for b.Loop() {
+				begin := time.Now()
+				if resp, _ := emu.invoke(b, event); resp.StatusCode != http.StatusAccepted {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+				samples = append(samples, time.Since(begin))
+			}
+			reportPercentiles(b, samples)
+			if pid, ok := emu.bootstrapPID(); ok {
+				if kb, ok := vmHWM(pid); ok {
+					b.ReportMetric(float64(kb)/1024, "peak-RSS-MiB")
+				}
+			}
+		})
 	}
-	reportPercentiles(b, samples)
-	if pid, ok := emu.bootstrapPID(); ok {
-		if kb, ok := vmHWM(pid); ok {
-			b.ReportMetric(float64(kb)/1024, "peak-RSS-MiB")
-		}
+}
+
+func recordsName(records bool) string {
+	if records {
+		return "records"
+	}
+	return "untracked"
+}
+
+// recordsEnv gives the function a table of dynalite's, or none.
+func recordsEnv(b *testing.B, records bool) []string {
+	if !records {
+		return nil
+	}
+	db := dynalite.Shared(b)
+	return []string{"RENDER_TABLE=" + db.NewRenderTable(b), "AWS_ENDPOINT_URL_DYNAMODB=" + db.URL}
+}
+
+// uniqueRenders answers every start with a render of its own.
+func uniqueRenders() func(standin.Invocation) standin.Reply {
+	var n atomic.Int64
+	return func(standin.Invocation) standin.Reply {
+		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": fmt.Sprintf("r%09d", n.Add(1))}}
 	}
 }
 
