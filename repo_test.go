@@ -96,6 +96,7 @@ func TestPackagesLinkOnlyWhatTheyNeed(t *testing.T) {
 		{"./lambda/api/wire", []string{"github.com/"}},
 		{"./lambda/env", []string{"github.com/"}},
 		{"./lambda/remotion/render", []string{"github.com/"}},
+		{"./lambda/records/table", []string{"github.com/"}},
 		{"./lambda", []string{"github.com/aws/jsii-runtime-go", "github.com/aws/aws-cdk-go", "github.com/aws/constructs-go"}},
 		{"./cmd/render", []string{"github.com/aws/jsii-runtime-go", "github.com/aws/aws-lambda-go"}},
 	}
