@@ -83,6 +83,11 @@ func (c *Client) StartRender(ctx context.Context, opts *render.Options) (*StartR
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.Webhook != nil {
+		if err := opts.Webhook.Validate(); err != nil {
+			return nil, fmt.Errorf("start render: %w", err)
+		}
+	}
 	payload, err := c.startPayload(ctx, opts)
 	if err != nil {
 		return nil, err

@@ -53,7 +53,7 @@ type startPayload struct {
 	VideoBitrate                   *string                 `json:"videoBitrate"`
 	EncodingBufferSize             *string                 `json:"encodingBufferSize"`
 	EncodingMaxRate                *string                 `json:"encodingMaxRate"`
-	Webhook                        *struct{}               `json:"webhook"`
+	Webhook                        *render.Webhook         `json:"webhook"`
 	ForceHeight                    *int                    `json:"forceHeight"`
 	ForceWidth                     *int                    `json:"forceWidth"`
 	ForceFps                       *int                    `json:"forceFps"`
@@ -117,6 +117,7 @@ func newStartPayload(o *render.Options, version string, props serializedInputPro
 		LogLevel:              "info",
 		FrameRange:            o.FrameRange,
 		OutName:               o.OutName,
+		Webhook:               o.Webhook,
 		TimeoutInMilliseconds: valueOr(o.TimeoutInMilliseconds, render.DefaultTimeoutInMilliseconds),
 		Scale:                 valueOr(o.Scale, render.DefaultScale),
 		EveryNthFrame:         valueOr(o.EveryNthFrame, render.DefaultEveryNthFrame),

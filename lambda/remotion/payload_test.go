@@ -88,6 +88,32 @@ func TestStartPayloadMatchesRemotionDefault(t *testing.T) {
 	assertSameJSON(t, got, readVector(t, "start-default.json"))
 }
 
+// A webhook changes the payload's webhook key and nothing else.
+func TestStartPayloadCarriesTheWebhook(t *testing.T) {
+	c := &Client{version: vectorVersion}
+	o := vectorOptions()
+	o.Webhook = &render.Webhook{URL: "https://abc.execute-api.us-east-1.amazonaws.com/webhooks/remotion", Secret: "s3cr3t",
+		CustomData: json.RawMessage(`{"requestId":"req-1"}`)}
+
+	var got, want map[string]any
+	json.Unmarshal(c.mustStartPayload(t, o), &got)
+	json.Unmarshal(readVector(t, "start-default.json"), &want)
+
+	assertSameJSON(t, mustJSON(t, got["webhook"]), []byte(`{"url":"https://abc.execute-api.us-east-1.amazonaws.com/webhooks/remotion","secret":"s3cr3t","customData":{"requestId":"req-1"}}`))
+	delete(got, "webhook")
+	delete(want, "webhook")
+	assertSameJSON(t, mustJSON(t, got), mustJSON(t, want))
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestStartPayloadMatchesRemotionOutputBucket(t *testing.T) {
 	c := &Client{version: vectorVersion}
 	o := vectorOptions()

@@ -132,6 +132,9 @@ type Options struct {
 	// OutName sends the output to a bucket of the caller's instead of the
 	// remotionlambda-* bucket. It is set by the deployment, never by a request.
 	OutName *OutName `json:"-"`
+	// Webhook asks for the outcome to be POSTed back. It is set by the
+	// deployment, never by a request.
+	Webhook *Webhook `json:"-"`
 }
 
 // Privacy is who may read the rendered file, as S3 ACLs say it.
