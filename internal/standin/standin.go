@@ -1,6 +1,7 @@
 // Package standin runs a local HTTP server that stands in for the AWS Lambda
-// Invoke API and the few S3 calls the function makes, so that tests drive the
-// real AWS SDK end to end without an AWS account.
+// Invoke API and the few calls the function makes to S3, Secrets Manager and
+// EventBridge, so that tests drive the real AWS SDK end to end without an
+// AWS account. It records what it received.
 package standin
 
 import (
@@ -85,13 +86,17 @@ type Server struct {
 	mu          sync.Mutex
 	s3Failure   *s3Failure
 	invocations []Invocation
+	secrets     map[string]string // id → value
+	secretReads int
+	events      []Event
+	failEvents  bool
 	buckets     map[string]string // name → region
 	objects     map[string][]byte // "bucket/key" → body
 }
 
 // Start runs a stand-in whose Invoke API answers with respond. Close it when done.
 func Start(respond func(Invocation) Reply) *Server {
-	s := &Server{respond: respond, buckets: map[string]string{}, objects: map[string][]byte{}}
+	s := &Server{respond: respond, buckets: map[string]string{}, objects: map[string][]byte{}, secrets: map[string]string{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -163,9 +168,54 @@ func (s *Server) Objects() []string {
 	return keys
 }
 
+// SetSecret makes Secrets Manager hold value under id.
+func (s *Server) SetSecret(id, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets[id] = value
+}
+
+// SecretReads counts the GetSecretValue calls received.
+func (s *Server) SecretReads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.secretReads
+}
+
+// Event is one entry of a PutEvents call as EventBridge received it.
+type Event struct {
+	EventBusName string
+	Source       string
+	DetailType   string
+	Detail       string // the event's JSON
+}
+
+// Events returns the events put so far.
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.events...)
+}
+
+// FailEvents makes EventBridge refuse every entry (FailedEntryCount), or
+// accept them again.
+func (s *Server) FailEvents(fail bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failEvents = fail
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") == "" {
 		http.Error(w, "unsigned request", http.StatusForbidden)
+		return
+	}
+	switch r.Header.Get("X-Amz-Target") {
+	case "secretsmanager.GetSecretValue":
+		s.getSecretValue(w, r)
+		return
+	case "AWSEvents.PutEvents":
+		s.putEvents(w, r)
 		return
 	}
 	if name, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/"); ok && r.Method == http.MethodPost {
@@ -291,4 +341,53 @@ func s3Error(w http.ResponseWriter, status int, code string) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "<Error><Code>%s</Code><Message>%s</Message></Error>", code, code)
+}
+
+func jsonError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
+}
+
+func (s *Server) getSecretValue(w http.ResponseWriter, r *http.Request) {
+	var in struct{ SecretId string }
+	json.NewDecoder(r.Body).Decode(&in)
+	s.mu.Lock()
+	s.secretReads++
+	value, ok := s.secrets[in.SecretId]
+	s.mu.Unlock()
+	if !ok {
+		jsonError(w, http.StatusBadRequest, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	json.NewEncoder(w).Encode(map[string]any{"ARN": in.SecretId, "Name": in.SecretId, "SecretString": value, "VersionId": "v1"})
+}
+
+func (s *Server) putEvents(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Entries []Event }
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		jsonError(w, http.StatusBadRequest, "ValidationException", err.Error())
+		return
+	}
+	s.mu.Lock()
+	fail := s.failEvents
+	if !fail {
+		s.events = append(s.events, in.Entries...)
+	}
+	s.mu.Unlock()
+	out := struct {
+		FailedEntryCount int
+		Entries          []map[string]string
+	}{}
+	for i := range in.Entries {
+		if fail {
+			out.FailedEntryCount++
+			out.Entries = append(out.Entries, map[string]string{"ErrorCode": "InternalFailure", "ErrorMessage": "stand-in told to fail"})
+		} else {
+			out.Entries = append(out.Entries, map[string]string{"EventId": fmt.Sprintf("event-%d", i)})
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	json.NewEncoder(w).Encode(out)
 }
