@@ -6,6 +6,10 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +32,8 @@ import (
 
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -606,4 +612,101 @@ func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
 	if resp, renders := emu.invoke(t, list); resp.StatusCode != http.StatusOK || fmt.Sprint(renders["renders"]) == "[]" {
 		t.Errorf("GET /renders: %d %v", resp.StatusCode, renders)
 	}
+}
+
+// Remotion's completion webhook, through the real bootstrap: the start asks
+// for it, the receiver verifies it, finishes the record once and puts one
+// event on the bus; a forged one changes nothing.
+func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
+	buildBinaries(t)
+	var vectors struct {
+		Secret  string `json:"secret"`
+		Vectors map[string]struct {
+			Headers map[string]string `json:"headers"`
+			Body    string            `json:"body"`
+		} `json:"vectors"`
+	}
+	json.Unmarshal(readVector(t, "webhooks.json"), &vectors)
+	db := dynalite.Shared(t)
+	srv := standin.Start(func(inv standin.Invocation) standin.Reply {
+		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
+	})
+	t.Cleanup(srv.Close)
+	const secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf"
+	srv.SetSecret(secretARN, vectors.Secret)
+	emu := startEmulator(t, srv, "RENDER_TABLE="+db.NewRenderTable(t), "AWS_ENDPOINT_URL_DYNAMODB="+db.URL,
+		"WEBHOOK_SECRET_ARN="+secretARN, "AWS_ENDPOINT_URL_SECRETS_MANAGER="+srv.URL(), "AWS_ENDPOINT_URL_EVENTBRIDGE="+srv.URL())
+
+	start := startEvent(`{"composition":"MyComp"}`)
+	start.RequestContext.DomainName, start.RequestContext.Stage = "abc123.execute-api.us-east-1.amazonaws.com", "$default"
+	if resp, body := emu.invoke(t, start); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("start: %d %v", resp.StatusCode, body)
+	}
+	var payload struct{ Webhook struct{ URL, Secret string } }
+	json.Unmarshal(srv.Invocations()[0].Payload, &payload)
+	if payload.Webhook.URL != "https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/remotion" || payload.Webhook.Secret != vectors.Secret {
+		t.Errorf("the start's webhook: %+v", payload.Webhook)
+	}
+
+	deliver := func(body, signature string) (events.APIGatewayV2HTTPResponse, map[string]any) {
+		ev := apiEvent("POST /webhooks/remotion", body, nil, nil)
+		ev.Headers["x-remotion-signature"], ev.Headers["x-remotion-mode"] = signature, "production"
+		return emu.invoke(t, ev)
+	}
+	success := vectors.Vectors["success"]
+	first, _ := deliver(success.Body, success.Headers["X-Remotion-Signature"])
+	again, repeat := deliver(success.Body, success.Headers["X-Remotion-Signature"])
+	forged, _ := deliver(strings.Replace(success.Body, "out.mp4", "evil.mp4", 1), success.Headers["X-Remotion-Signature"])
+
+	if first.StatusCode != http.StatusOK || again.StatusCode != http.StatusOK || repeat["duplicate"] != true || forged.StatusCode != http.StatusUnauthorized {
+		t.Errorf("deliveries: %d, %d %v, forged %d", first.StatusCode, again.StatusCode, repeat, forged.StatusCode)
+	}
+	if evs := srv.Events(); len(evs) != 1 || evs[0].DetailType != "Render Succeeded" || !strings.Contains(evs[0].Detail, `"composition":"MyComp"`) {
+		t.Errorf("events: %+v", evs)
+	}
+	calls := len(srv.Invocations())
+	poll, progress := emu.invoke(t, apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": e2eRenderID}, nil))
+	if poll.StatusCode != http.StatusOK || progress["state"] != "done" || !strings.HasSuffix(fmt.Sprint(progress["outputFile"]), "/out.mp4") || len(srv.Invocations()) != calls {
+		t.Errorf("poll after the webhook: %d %v (%d invocations, want %d)", poll.StatusCode, progress, len(srv.Invocations()), calls)
+	}
+}
+
+// BenchmarkWarmWebhook measures a verified webhook through the emulator:
+// verify, finish the record, publish the event, answer.
+func BenchmarkWarmWebhook(b *testing.B) {
+	buildBinaries(b)
+	var vectors struct {
+		Secret  string                           `json:"secret"`
+		Vectors map[string]struct{ Body string } `json:"vectors"`
+	}
+	json.Unmarshal(readVector(b, "webhooks.json"), &vectors)
+	db := dynalite.Shared(b)
+	table := db.NewRenderTable(b)
+	store := records.New(db.Client(), table, time.Hour)
+	srv := standin.Start(uniqueRenders())
+	defer srv.Close()
+	srv.SetSecret("webhook", vectors.Secret)
+	emu := startEmulator(b, srv, "RENDER_TABLE="+table, "AWS_ENDPOINT_URL_DYNAMODB="+db.URL,
+		"WEBHOOK_SECRET_ARN=webhook", "AWS_ENDPOINT_URL_SECRETS_MANAGER="+srv.URL(), "AWS_ENDPOINT_URL_EVENTBRIDGE="+srv.URL())
+	emu.invoke(b, startEvent(`{"composition":"MyComp"}`)) // initialize
+	var samples []time.Duration
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		n++
+		id := fmt.Sprintf("hook%06d", n)
+		store.Create(context.Background(), wire.Render{RenderID: id, BucketName: e2eBucket, CreatedAt: time.Now(), State: wire.StateRendering})
+		body := strings.Replace(vectors.Vectors["success"].Body, e2eRenderID, id, 1)
+		mac := hmac.New(sha512.New, []byte(vectors.Secret))
+		mac.Write([]byte(body))
+		ev := apiEvent("POST /webhooks/remotion", body, nil, nil)
+		ev.Headers["x-remotion-signature"] = "sha512=" + hex.EncodeToString(mac.Sum(nil))
+		b.StartTimer()
+		begin := time.Now()
+		if resp, out := emu.invoke(b, ev); resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d %v", resp.StatusCode, out)
+		}
+		samples = append(samples, time.Since(begin))
+	}
+	reportPercentiles(b, samples)
 }

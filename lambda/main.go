@@ -17,11 +17,15 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/env"
+	"remotion-lambda-iam/lambda/eventbus"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
+	"remotion-lambda-iam/lambda/secret"
 )
 
 func main() {
@@ -78,6 +82,10 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 			}
 		}
 		cfg.Records = records.New(dynamodb.NewFromConfig(awsCfg), table, time.Duration(days)*24*time.Hour)
+		if arn := os.Getenv(env.WebhookSecretARN); arn != "" {
+			cfg.WebhookSecret = secret.New(secretsmanager.NewFromConfig(awsCfg), arn)
+			cfg.Events = eventbus.New(eventbridge.NewFromConfig(awsCfg), os.Getenv(env.EventBusName))
+		}
 	}
 	return api.New(client, cfg, log)
 }

@@ -17,9 +17,11 @@ import (
 
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/env"
+	"remotion-lambda-iam/lambda/eventbus"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 	"remotion-lambda-iam/lambda/remotion/render"
+	"remotion-lambda-iam/lambda/secret"
 )
 
 // Config is what a deployment decides about its API.
@@ -39,6 +41,10 @@ type Config struct {
 	// Records, when set, keeps a record of every render and the idempotency
 	// keys; nil means the deployment keeps none (renderTracking=false).
 	Records *records.Store
+	// WebhookSecret and Events, when set with Records, have every start ask
+	// Remotion for a completion webhook, and the outcomes put on the bus.
+	WebhookSecret *secret.Source
+	Events        *eventbus.Bus
 }
 
 // DefaultDeadlineMargin is Config.DeadlineMargin's default.
@@ -100,6 +106,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		resp, aerr = h.list(ctx, &req, false)
 	case wire.RouteListAll:
 		resp, aerr = h.list(ctx, &req, true)
+	case wire.RouteWebhook:
+		resp, renderID, aerr = h.webhook(ctx, &req)
 	default:
 		aerr = &apiError{Status: http.StatusNotFound, Code: wire.CodeNotFound,
 			Message: fmt.Sprintf("no route %q: use %q, %q or %q", req.RouteKey, wire.RouteStart, wire.RouteProgress, wire.RouteList)}
@@ -156,6 +164,9 @@ func (h *Handler) start(ctx context.Context, req *events.APIGatewayV2HTTPRequest
 func (h *Handler) startRender(ctx context.Context, req *events.APIGatewayV2HTTPRequest, sr *wire.StartRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
 	opts, aerr := h.resolve(sr)
 	if aerr != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", aerr
+	}
+	if opts.Webhook, aerr = h.webhookFor(ctx, req); aerr != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", aerr
 	}
 	res, err := h.client.StartRender(ctx, opts)

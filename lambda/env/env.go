@@ -28,6 +28,12 @@ const (
 	RenderTable = "RENDER_TABLE"
 	// RenderRecordDays is how many days a render's record is kept.
 	RenderRecordDays = "RENDER_RECORD_DAYS"
+	// WebhookSecretARN names the Secrets Manager secret that signs
+	// Remotion's completion webhooks; unset means no webhooks.
+	WebhookSecretARN = "WEBHOOK_SECRET_ARN"
+	// EventBusName is the EventBridge bus render outcomes go to; empty means
+	// the account's default bus.
+	EventBusName = "EVENT_BUS_NAME"
 )
 
 // What the function assumes when a variable is unset. The CDK app's

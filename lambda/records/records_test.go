@@ -225,3 +225,43 @@ func TestAnExpiredKeyCanBeClaimedAgain(t *testing.T) {
 }
 
 func equal(a, b []string) bool { return slices.Equal(a, b) }
+
+func TestAnEventIsClaimedOnceAndAgainAfterAFailure(t *testing.T) {
+	s, now := newStore(t)
+	s.Create(ctx, render("abcdef1234", "alice", *now))
+
+	first, err := s.ClaimEvent(ctx, "abcdef1234")
+	if err != nil || !first {
+		t.Fatalf("first claim = %v, %v", first, err)
+	}
+	if again, _ := s.ClaimEvent(ctx, "abcdef1234"); again {
+		t.Error("a second delivery claimed an event being published")
+	}
+	s.EventPublished(ctx, "abcdef1234", false)
+	if retry, _ := s.ClaimEvent(ctx, "abcdef1234"); !retry {
+		t.Error("the delivery after a failed publication could not claim the event")
+	}
+	s.EventPublished(ctx, "abcdef1234", true)
+	if late, _ := s.ClaimEvent(ctx, "abcdef1234"); late {
+		t.Error("a delivery after publication claimed the event again")
+	}
+}
+
+func TestAStaleClaimIsTakenOver(t *testing.T) {
+	s, now := newStore(t)
+	s.Create(ctx, render("abcdef1234", "alice", *now))
+	s.ClaimEvent(ctx, "abcdef1234") // and the delivery dies
+	*now = now.Add(staleEventClaim + time.Second)
+
+	if ok, err := s.ClaimEvent(ctx, "abcdef1234"); err != nil || !ok {
+		t.Errorf("claim after the first delivery died = %v, %v", ok, err)
+	}
+}
+
+func TestNoEventForAnUnknownRender(t *testing.T) {
+	s, _ := newStore(t)
+
+	if ok, err := s.ClaimEvent(ctx, "nosuchrender"); err != nil || ok {
+		t.Errorf("claim = %v, %v", ok, err)
+	}
+}

@@ -16,7 +16,13 @@ const (
 	RouteProgress = "GET /renders/{renderId}"
 	RouteList     = "GET /renders"
 	RouteListAll  = "GET /renders/all"
+	// RouteWebhook receives Remotion's completion webhooks. It has no
+	// authorizer: the signature is what protects it.
+	RouteWebhook = "POST /webhooks/remotion"
 )
+
+// WebhookPath is RouteWebhook's path.
+const WebhookPath = "/webhooks/remotion"
 
 // Headers of POST /renders.
 const (
@@ -120,6 +126,41 @@ type RenderList struct {
 	NextCursor string   `json:"nextCursor,omitempty"`
 }
 
+// RenderEvent is the detail of the EventBridge event (source
+// remotion.render) put once when a render ends: detail-type "Render
+// Succeeded", "Render Failed" or "Render Timed Out".
+type RenderEvent struct {
+	RenderID    string    `json:"renderId"`
+	BucketName  string    `json:"bucketName"`
+	Composition string    `json:"composition"`
+	RequestedBy string    `json:"requestedBy"`
+	CreatedAt   time.Time `json:"createdAt"`
+	FinishedAt  time.Time `json:"finishedAt"`
+	// With a success:
+	OutputURL      string      `json:"outputUrl,omitempty"`
+	OutputFile     string      `json:"outputFile,omitempty"`
+	TimeToFinishMs *int64      `json:"timeToFinishMs,omitempty"`
+	Costs          *EventCosts `json:"costs,omitempty"`
+	// With a failure:
+	Errors []string `json:"errors,omitempty"`
+}
+
+// EventCosts is Remotion's estimate of what a finished render cost.
+type EventCosts struct {
+	EstimatedCost float64 `json:"estimatedCost"`
+	DisplayCost   string  `json:"displayCost"`
+	Currency      string  `json:"currency"`
+}
+
+// WebhookReceipt is the 200 answer to a webhook.
+type WebhookReceipt struct {
+	Received bool `json:"received"`
+	// Duplicate: the outcome was already received; nothing more was done.
+	Duplicate bool `json:"duplicate,omitempty"`
+	// Demo: a test delivery, verified and not stored.
+	Demo bool `json:"demo,omitempty"`
+}
+
 // ErrorResponse is the body of every answer that is not 2xx.
 type ErrorResponse struct {
 	Error Error `json:"error"`
@@ -173,4 +214,11 @@ const (
 	// CodeRecordsUnavailable: the render table could not be read or written,
 	// so nothing was started.
 	CodeRecordsUnavailable ErrorCode = "records_unavailable"
+	// CodeSecretUnavailable: the webhook secret could not be read.
+	CodeSecretUnavailable ErrorCode = "webhook_secret_unavailable"
+	// CodeEventsUnavailable: EventBridge did not take the outcome's event;
+	// the webhook's sender retries.
+	CodeEventsUnavailable ErrorCode = "events_unavailable"
+	// CodeBadSignature: a webhook whose signature is missing or wrong.
+	CodeBadSignature ErrorCode = "bad_signature"
 )
