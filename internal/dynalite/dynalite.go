@@ -5,13 +5,16 @@
 package dynalite
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,39 +71,66 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, errors.New("the tests need dynalite, a local DynamoDB, which runs on Node.js: install Node.js 20 or newer with npm (npx), e.g. `apt-get install nodejs npm`")
 	}
+	// A port found free can be taken before dynalite binds it: try another.
+	for attempt := 1; ; attempt++ {
+		s, err := start(npx)
+		if err == nil || attempt == 3 {
+			return s, err
+		}
+	}
+}
+
+func start(npx string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 	dir, err := os.MkdirTemp("", "dynalite")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(npx, "--yes", "dynalite@"+Version, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+	cmd := exec.Command(npx, "--yes", "dynalite@"+Version, "--host", "127.0.0.1", "--port", port,
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 	cmd.Dir = dir // npx runs outside the module tree
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // npx starts node: stop both
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start dynalite: %w", err)
 	}
-	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
-	// The first run downloads dynalite; later ones start in about a second.
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-		if err == nil {
-			conn.Close()
-			return s, nil
+	s := &Server{URL: "http://127.0.0.1:" + port, cmd: cmd}
+	// Ready when dynalite says it listens on our port; the first run also
+	// downloads it.
+	ready := make(chan error, 1)
+	go func() {
+		scanner := bufio.NewScanner(out)
+		said := ""
+		for scanner.Scan() {
+			line := scanner.Text()
+			if strings.Contains(line, "listening at") && strings.HasSuffix(line, ":"+port) {
+				ready <- nil
+				io.Copy(io.Discard, out)
+				return
+			}
+			said += line + "\n"
 		}
-		if time.Now().After(deadline) {
-			s.Close()
-			return nil, fmt.Errorf("dynalite did not listen on port %d within 2 minutes: is the npm registry reachable?", port)
-		}
-		time.Sleep(50 * time.Millisecond)
+		ready <- fmt.Errorf("dynalite stopped before it listened:\n%s", said)
+	}()
+	select {
+	case err = <-ready:
+	case <-time.After(2 * time.Minute):
+		err = errors.New("dynalite did not listen within 2 minutes: is the npm registry reachable?")
 	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close stops dynalite and its data.
