@@ -34,6 +34,8 @@ const (
 	KeyRenderTracking            = "renderTracking"
 	KeyRenderRecordDays          = "renderRecordDays"
 	KeyJWTAdminScope             = "jwtAdminScope"
+	KeyEventBusName              = "eventBusName"
+	KeyNotifyEmail               = "notifyEmail"
 	KeyNag                       = "nag"
 )
 
@@ -120,6 +122,11 @@ type Records struct {
 	Tracking bool
 	// Days is how long a render's record is kept.
 	Days int
+	// EventBusName is the EventBridge bus render outcomes go to; empty
+	// means the account's default bus.
+	EventBusName string
+	// NotifyEmail, when set, is sent an email when a render ends.
+	NotifyEmail string
 }
 
 // AuthMode is how callers of the HTTP API prove who they are.
@@ -206,6 +213,8 @@ func (c Config) Context() map[string]any {
 		KeyRenderTracking:            c.Records.Tracking,
 		KeyRenderRecordDays:          c.Records.Days,
 		KeyJWTAdminScope:             c.API.JWTAdminScope,
+		KeyEventBusName:              c.Records.EventBusName,
+		KeyNotifyEmail:               c.Records.NotifyEmail,
 		KeyNag:                       c.Nag,
 	}
 }

@@ -67,6 +67,8 @@ func TestKeysSetTheirFields(t *testing.T) {
 		KeyNag:                  true,
 		KeyRenderTracking:       "false",
 		KeyRenderRecordDays:     "30",
+		KeyEventBusName:         "renders",
+		KeyNotifyEmail:          "ops@example.com",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +89,7 @@ func TestKeysSetTheirFields(t *testing.T) {
 	want.API.ThrottleRateLimit, want.API.ThrottleBurstLimit = 50, 100
 	want.ReservedConcurrency = 5
 	want.Nag = true
-	want.Records = Records{Tracking: false, Days: 30}
+	want.Records = Records{Tracking: false, Days: 30, EventBusName: "renders", NotifyEmail: "ops@example.com"}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
 	}
@@ -206,6 +208,9 @@ func TestBadConfigurationFailsNamingTheKey(t *testing.T) {
 		{KeyRenderRecordDays, 0, "out of range"},
 		{KeyRenderRecordDays, 4000, "out of range"},
 		{KeyRenderRecordDays, "a year", "whole number"},
+		{KeyEventBusName, "my bus", "EventBridge bus name"},
+		{KeyNotifyEmail, "not-an-address", "email address"},
+		{KeyNotifyEmail, "Me <me@example.com>", "email address"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s=%v", tt.key, tt.value), func(t *testing.T) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -26,6 +27,7 @@ var (
 	bucketNamePattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	ipAddressPattern    = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
 	scopePattern        = regexp.MustCompile(`^[!-~]{1,128}$`)
+	eventBusPattern     = regexp.MustCompile(`^([A-Za-z0-9._\-/]{1,256})?$`)
 )
 
 // Load reads the configuration from lookup, which returns a context key's
@@ -61,6 +63,13 @@ func Load(lookup func(key string) any) (Config, error) {
 	r.readIntIn(KeyReservedConcurrency, &c.ReservedConcurrency, 0, 1000, "0 for none, or the concurrent executions to reserve")
 	r.readBool(KeyRenderTracking, &c.Records.Tracking)
 	r.readIntIn(KeyRenderRecordDays, &c.Records.Days, 1, 3650, "days a render's record is kept")
+	r.readMatch(KeyEventBusName, &c.Records.EventBusName, eventBusPattern,
+		"an EventBridge bus name: up to 256 letters, digits and ._-/, or empty for the account's default bus")
+	if r.readString(KeyNotifyEmail, &c.Records.NotifyEmail) && c.Records.NotifyEmail != "" {
+		if a, err := mail.ParseAddress(c.Records.NotifyEmail); err != nil || a.Address != c.Records.NotifyEmail {
+			r.fail(KeyNotifyEmail, "%q is not an email address such as you@example.com; leave it empty for no email", c.Records.NotifyEmail)
+		}
+	}
 	r.readBool(KeyNag, &c.Nag)
 
 	if r.err != nil {

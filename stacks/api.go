@@ -45,7 +45,7 @@ func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.A
 		Retention:     retention(logRetentionDays),
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
 		Throttle: &awsapigatewayv2.ThrottleSettings{
@@ -95,6 +95,23 @@ func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.A
 					"Authorization is off because the deployment set apiAuthorization=none explicitly, and synthesis warns about it; for use behind something that authenticates callers."})
 			}
 		}
+	}
+	if records {
+		// Remotion's render function can neither sign SigV4 nor hold a JWT:
+		// the webhook's HMAC signature, checked before anything else, is
+		// what protects this route, and its own throttle bounds forgeries.
+		added := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String("/webhooks/remotion"),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
+			Integration: integration,
+			Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
+		})
+		for _, r := range *added {
+			accept(r, finding{"AwsSolutions-APIG4", "",
+				"Remotion's completion webhook cannot carry IAM or JWT credentials; the function verifies its HMAC-SHA512 signature over the raw body with a secret only the stack and Remotion hold, before reading it, and the route has its own lower throttle."})
+		}
+		stage.Node().DefaultChild().(awscdk.CfnResource).AddPropertyOverride(
+			jsii.String("RouteSettings.POST /webhooks/remotion"), webhookThrottle(cfg))
 	}
 	return api
 }

@@ -38,6 +38,8 @@ func TestHTTPAPIRoutesBothPathsToTheFunctionWithIAMAuth(t *testing.T) {
 	iam := map[string]any{"AuthorizationType": "AWS_IAM", "Target": target}
 	assertEqual(t, "routes", routes, map[string]any{
 		"POST /renders": iam, "GET /renders/{renderId}": iam, "GET /renders": iam, "GET /renders/all": iam,
+		// Remotion's webhook cannot sign; its HMAC signature protects the route.
+		"POST /webhooks/remotion": map[string]any{"AuthorizationType": "NONE", "Target": target},
 	})
 	if n := len(s.resources("AWS::Lambda::Permission")); n != len(routes) {
 		t.Errorf("%d permissions for API Gateway to invoke the function, want one per route (%d)", n, len(routes))
@@ -66,9 +68,10 @@ func TestJWTListOfEveryoneNeedsTheAdminScope(t *testing.T) {
 
 	assertEqual(t, "routes with jwtAdminScope", scopes("jwt admin"), map[string]any{
 		"POST /renders": nil, "GET /renders/{renderId}": nil, "GET /renders": nil, "GET /renders/all": []any{"renders/admin"},
+		"POST /webhooks/remotion": nil,
 	})
 	assertEqual(t, "routes without it", scopes("jwt"), map[string]any{
-		"POST /renders": nil, "GET /renders/{renderId}": nil, "GET /renders": nil,
+		"POST /renders": nil, "GET /renders/{renderId}": nil, "GET /renders": nil, "POST /webhooks/remotion": nil,
 	})
 }
 
@@ -113,7 +116,8 @@ func TestJWTAuthorizationUsesTheIssuerAndAudience(t *testing.T) {
 	assertEqual(t, "authorizer", map[string]any{"AuthorizerType": props(authorizer)["AuthorizerType"], "JwtConfiguration": props(authorizer)["JwtConfiguration"]},
 		map[string]any{"AuthorizerType": "JWT", "JwtConfiguration": map[string]any{"Issuer": issuer, "Audience": []any{"client-a", "client-b"}}})
 	jwt := map[string]any{"AuthorizationType": "JWT", "AuthorizerId": ref(authID)}
-	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": jwt, "GET /renders/{renderId}": jwt, "GET /renders": jwt})
+	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": jwt, "GET /renders/{renderId}": jwt, "GET /renders": jwt,
+		"POST /webhooks/remotion": map[string]any{"AuthorizationType": "NONE", "AuthorizerId": nil}})
 }
 
 func TestNoAuthorizationMustBeAskedForAndWarns(t *testing.T) {
@@ -121,7 +125,8 @@ func TestNoAuthorizationMustBeAskedForAndWarns(t *testing.T) {
 
 	none := map[string]any{"AuthorizationType": "NONE", "AuthorizerId": nil}
 	// No GET /renders/all: without authorization nobody can be told an operator.
-	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": none, "GET /renders/{renderId}": none, "GET /renders": none})
+	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": none, "GET /renders/{renderId}": none, "GET /renders": none,
+		"POST /webhooks/remotion": none})
 	var warnings []*cxapi.SynthesisMessage
 	noPanic(t, func() {
 		warnings = *assertions.Annotations_FromStack(s.stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("apiAuthorization is none")))
@@ -138,4 +143,21 @@ func TestThrottlingComesFromTheConfiguration(t *testing.T) {
 	_, stage := synth(t, "overrides").only(t, "AWS::ApiGatewayV2::Stage")
 
 	assertEqual(t, "throttling", props(stage)["DefaultRouteSettings"], map[string]any{"ThrottlingRateLimit": 50.0, "ThrottlingBurstLimit": 100.0})
+}
+
+// The webhook route's own throttle is below the stage's.
+func TestWebhookRouteIsThrottledBelowTheStage(t *testing.T) {
+	for _, name := range []string{"default", "overrides"} {
+		_, stage := synth(t, name).only(t, "AWS::ApiGatewayV2::Stage")
+		p := props(stage)
+		stageLimits := p["DefaultRouteSettings"].(map[string]any)
+		hook, ok := p["RouteSettings"].(map[string]any)["POST /webhooks/remotion"].(map[string]any)
+		if !ok {
+			t.Fatalf("%s: no route settings for the webhook: %v", name, p["RouteSettings"])
+		}
+		if hook["ThrottlingRateLimit"].(float64) >= stageLimits["ThrottlingRateLimit"].(float64) ||
+			hook["ThrottlingBurstLimit"].(float64) >= stageLimits["ThrottlingBurstLimit"].(float64) {
+			t.Errorf("%s: webhook throttle %v is not below the stage's %v", name, hook, stageLimits)
+		}
+	}
 }

@@ -27,11 +27,12 @@ const (
 )
 
 type triggerFunctionProps struct {
-	config config.Config
-	role   awsiam.IRole
-	bucket awss3.IBucket      // nil without an output bucket
-	table  awsdynamodb.ITable // nil without render tracking
-	dir    string             // the function's main package
+	config   config.Config
+	role     awsiam.IRole
+	bucket   awss3.IBucket      // nil without an output bucket
+	table    awsdynamodb.ITable // nil without render tracking
+	webhooks *webhooks          // nil without render tracking
+	dir      string             // the function's main package
 }
 
 // newTriggerFunction is the function of the guide's prerequisites: it starts
@@ -64,6 +65,12 @@ func newTriggerFunction(scope constructs.Construct, props triggerFunctionProps) 
 	if props.table != nil {
 		environment[env.RenderTable] = props.table.TableName()
 		environment[env.RenderRecordDays] = jsii.String(strconv.Itoa(cfg.Records.Days))
+	}
+	if w := props.webhooks; w != nil {
+		environment[env.WebhookSecretARN] = w.secret.SecretArn()
+		if cfg.Records.EventBusName != "" {
+			environment[env.EventBusName] = jsii.String(cfg.Records.EventBusName)
+		}
 	}
 
 	return awslambda.NewFunction(scope, jsii.String("TriggerFunction"), &awslambda.FunctionProps{

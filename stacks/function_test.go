@@ -30,6 +30,7 @@ func TestRoleWritesLogsToItsOwnLogGroupOnly(t *testing.T) {
 func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 	s := defaultStack(t)
 	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
+	secretID, _ := s.only(t, "AWS::SecretsManager::Secret")
 	roleID, _ := s.only(t, "AWS::IAM::Role")
 	logsID, _ := s.byID(t, "AWS::Logs::LogGroup", "TriggerFunctionLogs")
 	_, fn := s.only(t, "AWS::Lambda::Function")
@@ -59,6 +60,7 @@ func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 		"REMOTION_EXECUTION_POLICY_NAME": "remotion-executionrole-policy",
 		"RENDER_TABLE":                   ref(tableID),
 		"RENDER_RECORD_DAYS":             "90",
+		"WEBHOOK_SECRET_ARN":             ref(secretID),
 	}})
 	if _, ok := p["ReservedConcurrentExecutions"]; ok {
 		t.Error("concurrency is reserved by default; new accounts cannot reserve any")
@@ -89,6 +91,7 @@ func TestCompileErrorFailsSynthWithTheCompilersMessage(t *testing.T) {
 func TestContextOverridesReachTheFunction(t *testing.T) {
 	s := synth(t, "overrides")
 	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
+	secretID, _ := s.only(t, "AWS::SecretsManager::Secret")
 	_, fn := s.only(t, "AWS::Lambda::Function")
 
 	assertEqual(t, "Environment", s.environment(t), map[string]any{
@@ -101,6 +104,7 @@ func TestContextOverridesReachTheFunction(t *testing.T) {
 		"REMOTION_EXECUTION_POLICY_NAME": "remotion-executionrole-policy-prod",
 		"RENDER_TABLE":                   ref(tableID),
 		"RENDER_RECORD_DAYS":             "90",
+		"WEBHOOK_SECRET_ARN":             ref(secretID),
 	})
 	if got := props(fn)["ReservedConcurrentExecutions"]; got != 5.0 {
 		t.Errorf("ReservedConcurrentExecutions = %v, want 5", got)

@@ -33,15 +33,22 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 	role := newExecutionRole(stack, policy)
 	bucket := newOutputBucket(stack, cfg.OutputBucket, role)
 	var renders awsdynamodb.ITable
+	var hooks *webhooks
 	if cfg.Records.Tracking {
 		renders = newRenderTable(stack, role)
+		w := newWebhooks(stack, cfg.Records, role)
+		hooks = &w
+		if cfg.Records.NotifyEmail != "" {
+			newRenderEmails(stack, w.bus, cfg.Records.NotifyEmail)
+		}
 	}
 	fn := newTriggerFunction(stack, triggerFunctionProps{
-		config: cfg,
-		role:   role,
-		bucket: bucket,
-		table:  renders,
-		dir:    props.FunctionDir,
+		config:   cfg,
+		role:     role,
+		bucket:   bucket,
+		table:    renders,
+		webhooks: hooks,
+		dir:      props.FunctionDir,
 	})
 	api := newHTTPAPI(stack, fn, cfg.API, cfg.Records.Tracking, cfg.LogRetentionDays)
 

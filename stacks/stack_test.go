@@ -33,6 +33,7 @@ var configurations = map[string]map[string]any{
 		config.KeyJWTIssuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf"},
 	"no auth":   {config.KeyAPIAuthorization: "none"},
 	"untracked": {config.KeyRenderTracking: false},
+	"email":     {config.KeyNotifyEmail: "ops@example.com", config.KeyEventBusName: "renders"},
 	"jwt admin": {config.KeyAPIAuthorization: "jwt", config.KeyJWTAudience: "client-a",
 		config.KeyJWTIssuer: "https://issuer.example", config.KeyJWTAdminScope: "renders/admin"},
 	"overrides": {
@@ -224,12 +225,13 @@ func TestDefaultStackHasExactlyTheseResources(t *testing.T) {
 		"AWS::IAM::Policy":               1, // the role's logs and records
 		"AWS::Logs::LogGroup":            2, // the function's logs, the API's access logs
 		"AWS::Lambda::Function":          1,
-		"AWS::Lambda::Permission":        4, // one per route
+		"AWS::Lambda::Permission":        5, // one per route
 		"AWS::ApiGatewayV2::Api":         1,
 		"AWS::ApiGatewayV2::Stage":       1,
 		"AWS::ApiGatewayV2::Integration": 1,
-		"AWS::ApiGatewayV2::Route":       4,
+		"AWS::ApiGatewayV2::Route":       5,
 		"AWS::DynamoDB::Table":           1,
+		"AWS::SecretsManager::Secret":    1,
 	}
 	got := map[string]int{}
 	for _, r := range s.template["Resources"].(map[string]any) {
