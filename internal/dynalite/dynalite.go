@@ -6,10 +6,10 @@ package dynalite
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -37,8 +37,38 @@ const Region = "us-east-1"
 
 // Server is a running dynalite.
 type Server struct {
-	URL string
-	cmd *exec.Cmd
+	URL    string
+	cmd    *exec.Cmd
+	output syncBuffer // what dynalite printed, for failures
+	exited chan struct{}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// state says whether dynalite still runs, and what it printed, for a test
+// that could not use it.
+func (s *Server) state() string {
+	select {
+	case <-s.exited:
+		return fmt.Sprintf("dynalite has exited (%v); it printed:\n%s", s.cmd.ProcessState, s.output.String())
+	default:
+		return "dynalite is running; it printed:\n" + s.output.String()
+	}
 }
 
 var shared struct {
@@ -103,23 +133,26 @@ func start(npx string) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start dynalite: %w", err)
 	}
-	s := &Server{URL: "http://127.0.0.1:" + port, cmd: cmd}
+	s := &Server{URL: "http://127.0.0.1:" + port, cmd: cmd, exited: make(chan struct{})}
 	// Ready when dynalite says it listens on our port; the first run also
 	// downloads it.
 	ready := make(chan error, 1)
 	go func() {
 		scanner := bufio.NewScanner(out)
-		said := ""
+		listening := false
 		for scanner.Scan() {
 			line := scanner.Text()
-			if strings.Contains(line, "listening at") && strings.HasSuffix(line, ":"+port) {
+			fmt.Fprintln(&s.output, line)
+			if !listening && strings.Contains(line, "listening at") && strings.HasSuffix(line, ":"+port) {
+				listening = true
 				ready <- nil
-				io.Copy(io.Discard, out)
-				return
 			}
-			said += line + "\n"
 		}
-		ready <- fmt.Errorf("dynalite stopped before it listened:\n%s", said)
+		cmd.Wait()
+		close(s.exited)
+		if !listening {
+			ready <- fmt.Errorf("dynalite stopped before it listened:\n%s", s.output.String())
+		}
 	}()
 	select {
 	case err = <-ready:
@@ -136,7 +169,7 @@ func start(npx string) (*Server, error) {
 // Close stops dynalite and its data.
 func (s *Server) Close() {
 	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	s.cmd.Wait()
+	<-s.exited
 	os.RemoveAll(s.cmd.Dir)
 }
 
@@ -163,7 +196,7 @@ func (s *Server) NewRenderTable(t testing.TB) string {
 	name := fmt.Sprintf("renders-%d-%d", os.Getpid(), tables.Add(1))
 	db := s.Client()
 	if _, err := db.CreateTable(context.Background(), RenderTableInput(name)); err != nil {
-		t.Fatalf("create table %s: %v", name, err)
+		t.Fatalf("create table %s: %v\n%s", name, err, s.state())
 	}
 	// dynalite makes a table ACTIVE on its next turn, not at once.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
@@ -172,7 +205,7 @@ func (s *Server) NewRenderTable(t testing.TB) string {
 			return name
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("table %s is not active after 10 s: %v", name, err)
+			t.Fatalf("table %s is not active after 10 s: %v\n%s", name, err, s.state())
 		}
 	}
 }
