@@ -80,6 +80,10 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 			Value:       renders.TableName(),
 			Description: jsii.String("DynamoDB table of render records and idempotency keys"),
 		})
+		awscdk.NewCfnOutput(stack, jsii.String("WebhookSecretArn"), &awscdk.CfnOutputProps{
+			Value:       hooks.secret.SecretArn(),
+			Description: jsii.String("Secret that signs Remotion's completion webhooks: put a new value to rotate it (see the README)"),
+		})
 	}
 
 	if cfg.Nag {

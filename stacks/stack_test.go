@@ -305,8 +305,8 @@ func TestOutputsAreDescribedAndThePolicyIsExported(t *testing.T) {
 		"Value":       ref(policyID),
 		"Export":      map[string]any{"Name": "RemotionRenderStack-ExecutionPolicyArn"},
 	})
-	if len(outputs) != 5 {
-		t.Errorf("%d outputs, want 5 (the four of the minimal stack and RenderTableName)", len(outputs))
+	if len(outputs) != 6 {
+		t.Errorf("%d outputs, want 6 (the four of the minimal stack, RenderTableName and WebhookSecretArn)", len(outputs))
 	}
 }
 
