@@ -118,10 +118,11 @@ func (s *script) respond(standin.Invocation) standin.Reply {
 
 // emulator is one running aws-lambda-rie with the bootstrap under it.
 type emulator struct {
-	url    string
-	cmd    *exec.Cmd
-	logs   *syncBuffer
-	client *http.Client
+	url      string
+	cmd      *exec.Cmd
+	logs     *syncBuffer
+	client   *http.Client
+	stopOnce sync.Once
 }
 
 type syncBuffer struct {
@@ -197,9 +198,13 @@ func startEmulator(tb testing.TB, srv *standin.Server, env ...string) *emulator 
 	}
 }
 
+// stop kills the emulator's process group, once: a second kill could reach
+// a new group that reused the number.
 func (e *emulator) stop() {
-	syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
-	e.cmd.Wait()
+	e.stopOnce.Do(func() {
+		syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+		e.cmd.Wait()
+	})
 }
 
 // invoke sends an API Gateway event and returns the function's response.
@@ -468,12 +473,12 @@ func BenchmarkColdStart(b *testing.B) {
 		b.Run(recordsName(records), func(b *testing.B) {
 			srv := standin.Start(uniqueRenders())
 			defer srv.Close()
-			env := recordsEnv(b, records)
+			env := recordsEnv(b, srv, records)
 			var samples []time.Duration
 			for b.Loop() {
 				begin := time.Now()
 				emu := startEmulator(b, srv, env...)
-				if resp, _ := emu.invoke(b, startEvent(`{"composition":"MyComp"}`)); resp.StatusCode != http.StatusAccepted {
+				if resp, _ := emu.invoke(b, webhookedStart()); resp.StatusCode != http.StatusAccepted {
 					b.Fatalf("status %d", resp.StatusCode)
 				}
 				samples = append(samples, time.Since(begin))
@@ -492,8 +497,8 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		b.Run(recordsName(records), func(b *testing.B) {
 			srv := standin.Start(uniqueRenders())
 			defer srv.Close()
-			emu := startEmulator(b, srv, recordsEnv(b, records)...)
-			event := startEvent(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1}}`)
+			emu := startEmulator(b, srv, recordsEnv(b, srv, records)...)
+			event := webhookedStart()
 			emu.invoke(b, event) // initialize
 			var samples []time.Duration
 			for b.Loop() {
@@ -520,13 +525,16 @@ func recordsName(records bool) string {
 	return "untracked"
 }
 
-// recordsEnv gives the function a table of dynalite's, or none.
-func recordsEnv(b *testing.B, records bool) []string {
+// recordsEnv gives the function what a deployment with render tracking
+// has: a table of dynalite's, the webhook secret and the bus, or none.
+func recordsEnv(b *testing.B, srv *standin.Server, records bool) []string {
 	if !records {
 		return nil
 	}
 	db := dynalite.Shared(b)
-	return []string{"RENDER_TABLE=" + db.NewRenderTable(b), "AWS_ENDPOINT_URL_DYNAMODB=" + db.URL}
+	srv.SetSecret("webhook", "bench-secret")
+	return []string{"RENDER_TABLE=" + db.NewRenderTable(b), "AWS_ENDPOINT_URL_DYNAMODB=" + db.URL,
+		"WEBHOOK_SECRET_ARN=webhook", "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.URL(), "AWS_ENDPOINT_URL_EVENTBRIDGE=" + srv.URL()}
 }
 
 // uniqueRenders answers every start with a render of its own.
@@ -710,3 +718,12 @@ func BenchmarkWarmWebhook(b *testing.B) {
 	}
 	reportPercentiles(b, samples)
 }
+
+// webhookedStart is a start as API Gateway sends it, with the domain a
+// webhook URL is built from.
+func webhookedStart() events.APIGatewayV2HTTPRequest {
+	ev := startEvent(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1}}`)
+	ev.RequestContext.DomainName, ev.RequestContext.Stage = "abc123.execute-api.us-east-1.amazonaws.com", "$default"
+	return ev
+}
+

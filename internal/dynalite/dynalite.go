@@ -166,10 +166,15 @@ func start(npx string) (*Server, error) {
 	return s, nil
 }
 
-// Close stops dynalite and its data.
+// Close stops dynalite and its data. Its process group is killed only while
+// dynalite runs, so that the kill cannot reach a group that reused the number.
 func (s *Server) Close() {
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	<-s.exited
+	select {
+	case <-s.exited:
+	default:
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+	}
 	os.RemoveAll(s.cmd.Dir)
 }
 
