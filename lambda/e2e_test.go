@@ -726,4 +726,3 @@ func webhookedStart() events.APIGatewayV2HTTPRequest {
 	ev.RequestContext.DomainName, ev.RequestContext.Stage = "abc123.execute-api.us-east-1.amazonaws.com", "$default"
 	return ev
 }
-
