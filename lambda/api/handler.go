@@ -150,9 +150,6 @@ func (h *Handler) start(ctx context.Context, req *events.APIGatewayV2HTTPRequest
 	}
 	if prior != nil {
 		resp, aerr := replay(prior, hash, time.Now())
-		if aerr != nil && aerr.Code == wire.CodeIdempotencyInProgress {
-			aerr.retryAfter = 2
-		}
 		return resp, "", aerr
 	}
 	resp, renderID, aerr := h.startRender(ctx, req, sr)

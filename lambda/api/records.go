@@ -107,7 +107,7 @@ func replay(k *records.Key, requestHash string, now time.Time) (events.APIGatewa
 			Field: wire.HeaderIdempotencyKey, Message: "the first request with this Idempotency-Key may have started the render, and its outcome is unknown: " +
 				"look for it with GET /renders before you start another; this key will not start a second one"}
 	default:
-		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusConflict, Code: wire.CodeIdempotencyInProgress,
+		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusConflict, Code: wire.CodeIdempotencyInProgress, retryAfter: 2,
 			Field: wire.HeaderIdempotencyKey, Message: "the first request with this Idempotency-Key is still starting the render: retry after Retry-After seconds"}
 	}
 }
