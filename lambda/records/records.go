@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -53,19 +54,19 @@ func renderKey(renderID string) map[string]types.AttributeValue {
 
 // Create records a render that has just started.
 func (s *Store) Create(ctx context.Context, r wire.Render) error {
-	item := map[string]types.AttributeValue{
-		table.PartitionKey: str("render#" + r.RenderID),
-		table.Kind:         str("render"),
-		table.RequestedBy:  str(r.RequestedBy),
-		table.CreatedAt:    str(r.CreatedAt.UTC().Format(createdAtLayout)),
-		table.ExpiresAt:    integer(r.CreatedAt.Add(s.keep).Unix()),
-		"renderId":         str(r.RenderID),
-		"bucketName":       str(r.BucketName),
-		"composition":      str(r.Composition),
-		"serveUrl":         str(r.ServeURL),
-		"requestId":        str(r.RequestID),
-		"state":            str(string(r.State)),
-	}
+	item := renderKey(r.RenderID)
+	maps.Copy(item, map[string]types.AttributeValue{
+		table.Kind:        str("render"),
+		table.RequestedBy: str(r.RequestedBy),
+		table.CreatedAt:   str(r.CreatedAt.UTC().Format(createdAtLayout)),
+		table.ExpiresAt:   integer(r.CreatedAt.Add(s.keep).Unix()),
+		"renderId":        str(r.RenderID),
+		"bucketName":      str(r.BucketName),
+		"composition":     str(r.Composition),
+		"serveUrl":        str(r.ServeURL),
+		"requestId":       str(r.RequestID),
+		"state":           str(string(r.State)),
+	})
 	if r.Output != nil {
 		item["outputBucket"], item["outputKey"] = str(r.Output.Bucket), str(r.Output.Key)
 	}
@@ -287,64 +288,4 @@ func stringOf(item map[string]types.AttributeValue, name string) string {
 		return s.Value
 	}
 	return ""
-}
-
-// Event publication states of a render's record.
-const (
-	eventPublishing = "publishing"
-	eventPublished  = "published"
-	eventFailed     = "failed"
-)
-
-// staleEventClaim is how long a delivery may hold the right to publish: one
-// that died mid-publish frees it for Remotion's next retry.
-const staleEventClaim = 30 * time.Second
-
-// ClaimEvent takes the right to publish the render's outcome event, which
-// is published once: it reports false when the event was published, or
-// another delivery is publishing it now.
-func (s *Store) ClaimEvent(ctx context.Context, renderID string) (bool, error) {
-	now := s.now()
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        &s.table,
-		Key:              renderKey(renderID),
-		UpdateExpression: aws.String("SET #event = :publishing, eventClaimedAt = :now"),
-		ConditionExpression: aws.String("attribute_exists(#pk) AND (attribute_not_exists(#event) OR #event = :failed OR " +
-			"(#event = :publishing AND eventClaimedAt < :stale))"),
-		ExpressionAttributeNames: map[string]string{"#pk": table.PartitionKey, "#event": "eventState"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":publishing": str(eventPublishing),
-			":failed":     str(eventFailed),
-			":now":        integer(now.UnixMilli()),
-			":stale":      integer(now.Add(-staleEventClaim).UnixMilli()),
-		},
-	})
-	var taken *types.ConditionalCheckFailedException
-	if errors.As(err, &taken) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("claim the event of render %s: %w", renderID, err)
-	}
-	return true, nil
-}
-
-// EventPublished records that the outcome event went out, or, with false,
-// that it did not, so that the next delivery publishes it.
-func (s *Store) EventPublished(ctx context.Context, renderID string, published bool) error {
-	state := eventPublished
-	if !published {
-		state = eventFailed
-	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       renderKey(renderID),
-		UpdateExpression:          aws.String("SET #event = :state"),
-		ExpressionAttributeNames:  map[string]string{"#event": "eventState"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":state": str(state)},
-	})
-	if err != nil {
-		return fmt.Errorf("record the event of render %s as %s: %w", renderID, state, err)
-	}
-	return nil
 }

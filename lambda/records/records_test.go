@@ -129,7 +129,7 @@ func TestListIsTheCallersOwnNewestFirstInPages(t *testing.T) {
 		}
 	}
 
-	if got, want := ids, []string{"a5", "a4", "a3", "a2", "a1"}; !equal(got, want) {
+	if got, want := ids, []string{"a5", "a4", "a3", "a2", "a1"}; !slices.Equal(got, want) {
 		t.Errorf("alice's renders: %v, want %v", got, want)
 	}
 }
@@ -149,7 +149,7 @@ func TestListAllIsEveryonesNewestFirst(t *testing.T) {
 	for _, r := range renders {
 		ids = append(ids, r.RenderID)
 	}
-	if !equal(ids, []string{"b1", "a1"}) {
+	if !slices.Equal(ids, []string{"b1", "a1"}) {
 		t.Errorf("renders %v, want [b1 a1]", ids)
 	}
 }
@@ -223,8 +223,6 @@ func TestAnExpiredKeyCanBeClaimedAgain(t *testing.T) {
 		t.Errorf("Claim a day later = %+v, %v; want the key", k, err)
 	}
 }
-
-func equal(a, b []string) bool { return slices.Equal(a, b) }
 
 func TestAnEventIsClaimedOnceAndAgainAfterAFailure(t *testing.T) {
 	s, now := newStore(t)
