@@ -627,14 +627,7 @@ func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
 // event on the bus; a forged one changes nothing.
 func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 	buildBinaries(t)
-	var vectors struct {
-		Secret  string `json:"secret"`
-		Vectors map[string]struct {
-			Headers map[string]string `json:"headers"`
-			Body    string            `json:"body"`
-		} `json:"vectors"`
-	}
-	json.Unmarshal(readVector(t, "webhooks.json"), &vectors)
+	vectors := readWebhookVectors(t)
 	db := dynalite.Shared(t)
 	srv := standin.Start(func(inv standin.Invocation) standin.Reply {
 		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
@@ -683,11 +676,7 @@ func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 // verify, finish the record, publish the event, answer.
 func BenchmarkWarmWebhook(b *testing.B) {
 	buildBinaries(b)
-	var vectors struct {
-		Secret  string                           `json:"secret"`
-		Vectors map[string]struct{ Body string } `json:"vectors"`
-	}
-	json.Unmarshal(readVector(b, "webhooks.json"), &vectors)
+	vectors := readWebhookVectors(b)
 	db := dynalite.Shared(b)
 	table := db.NewRenderTable(b)
 	store := records.New(db.Client(), table, time.Hour)
@@ -725,4 +714,22 @@ func webhookedStart() events.APIGatewayV2HTTPRequest {
 	ev := startEvent(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1}}`)
 	ev.RequestContext.DomainName, ev.RequestContext.Stage = "abc123.execute-api.us-east-1.amazonaws.com", "$default"
 	return ev
+}
+
+// webhookVectors are what Remotion 4.0.527's own code sends and signs.
+type webhookVectors struct {
+	Secret  string `json:"secret"`
+	Vectors map[string]struct {
+		Headers map[string]string `json:"headers"`
+		Body    string            `json:"body"`
+	} `json:"vectors"`
+}
+
+func readWebhookVectors(tb testing.TB) webhookVectors {
+	tb.Helper()
+	var v webhookVectors
+	if err := json.Unmarshal(readVector(tb, "webhooks.json"), &v); err != nil {
+		tb.Fatal(err)
+	}
+	return v
 }
