@@ -32,6 +32,7 @@ import (
 
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
@@ -275,15 +276,6 @@ func progressEvent() events.APIGatewayV2HTTPRequest {
 	return apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": e2eRenderID}, map[string]string{"bucket": e2eBucket})
 }
 
-func readVector(tb testing.TB, name string) json.RawMessage {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("remotion", "testdata", "4.0.527", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
 // assertSameJSON compares two JSON documents as values, key order aside.
 func assertSameJSON(t *testing.T, got, want []byte) {
 	t.Helper()
@@ -325,7 +317,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 		if len(inv) != 1 || inv[0].FunctionName != e2eFunctionName {
 			t.Fatalf("invocations: %+v", inv)
 		}
-		assertSameJSON(t, inv[0].Payload, readVector(t, "start-default.json"))
+		assertSameJSON(t, inv[0].Payload, vectors.Read(t, "start-default.json"))
 	})
 
 	for _, tt := range []struct {
@@ -336,7 +328,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 		{"progress-fatal.json", "failed"},
 	} {
 		t.Run("progress "+tt.state, func(t *testing.T) {
-			replies.set(standin.Reply{Body: readVector(t, tt.vector)})
+			replies.set(standin.Reply{Body: vectors.Read(t, tt.vector)})
 			before := len(srv.Invocations())
 
 			resp, body := emu.invoke(t, progressEvent())
@@ -344,7 +336,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || body["state"] != tt.state {
 				t.Fatalf("got %d %v, want 200 %s", resp.StatusCode, body, tt.state)
 			}
-			assertSameJSON(t, srv.Invocations()[before].Payload, readVector(t, "status.json"))
+			assertSameJSON(t, srv.Invocations()[before].Payload, vectors.Read(t, "status.json"))
 		})
 	}
 
@@ -583,7 +575,7 @@ func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
 		if strings.Contains(string(inv.Payload), `"type":"start"`) {
 			return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
 		}
-		return standin.Reply{Body: readVector(t, "progress-done.json")}
+		return standin.Reply{Body: vectors.Read(t, "progress-done.json")}
 	})
 	t.Cleanup(srv.Close)
 	emu := startEmulator(t, srv, "RENDER_TABLE="+tableName, "AWS_ENDPOINT_URL_DYNAMODB="+db.URL)
@@ -627,7 +619,7 @@ func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
 // event on the bus; a forged one changes nothing.
 func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 	buildBinaries(t)
-	vectors := readWebhookVectors(t)
+	vectors := vectors.ReadWebhooks(t)
 	db := dynalite.Shared(t)
 	srv := standin.Start(func(inv standin.Invocation) standin.Reply {
 		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
@@ -676,7 +668,7 @@ func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 // verify, finish the record, publish the event, answer.
 func BenchmarkWarmWebhook(b *testing.B) {
 	buildBinaries(b)
-	vectors := readWebhookVectors(b)
+	vectors := vectors.ReadWebhooks(b)
 	db := dynalite.Shared(b)
 	table := db.NewRenderTable(b)
 	store := records.New(db.Client(), table, time.Hour)
@@ -714,22 +706,4 @@ func webhookedStart() events.APIGatewayV2HTTPRequest {
 	ev := startEvent(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1}}`)
 	ev.RequestContext.DomainName, ev.RequestContext.Stage = "abc123.execute-api.us-east-1.amazonaws.com", "$default"
 	return ev
-}
-
-// webhookVectors are what Remotion 4.0.527's own code sends and signs.
-type webhookVectors struct {
-	Secret  string `json:"secret"`
-	Vectors map[string]struct {
-		Headers map[string]string `json:"headers"`
-		Body    string            `json:"body"`
-	} `json:"vectors"`
-}
-
-func readWebhookVectors(tb testing.TB) webhookVectors {
-	tb.Helper()
-	var v webhookVectors
-	if err := json.Unmarshal(readVector(tb, "webhooks.json"), &v); err != nil {
-		tb.Fatal(err)
-	}
-	return v
 }

@@ -21,6 +21,7 @@ import (
 
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/records"
@@ -149,16 +150,6 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, resp.Body)
 }
 
-// vector reads a reply of Remotion 4.0.527's render function.
-func vector(t *testing.T, name string) json.RawMessage {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "lambda", "remotion", "testdata", "4.0.527", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // intoBucket turns a progress reply into one of a render into another bucket.
 func intoBucket(t *testing.T, progress json.RawMessage, bucket, key string) json.RawMessage {
 	t.Helper()
@@ -193,7 +184,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 
 func TestRenderStartsWatchesAndPrintsTheOutput(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"), vector(t, "progress-inProgress.json"), vector(t, "progress-done.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"), vectors.Read(t, "progress-inProgress.json"), vectors.Read(t, "progress-done.json"))
 	props := filepath.Join(t.TempDir(), "props.json")
 	os.WriteFile(props, []byte(`{"title":"Hello","n":1}`), 0o644)
 
@@ -226,7 +217,7 @@ func TestRenderStartsWatchesAndPrintsTheOutput(t *testing.T) {
 
 func TestNoWaitPrintsWhatProgressNeeds(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
 
 	code, stdout, _ := runCLI(t, `{"title":"from stdin"}`, "-api", fake.srv.URL, "-composition", "MyComp", "-props", "-", "-no-wait")
 
@@ -243,7 +234,7 @@ func TestNoWaitPrintsWhatProgressNeeds(t *testing.T) {
 
 func TestProgressResumesAndReportsAFailedRender(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"), vector(t, "progress-fatal.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"), vectors.Read(t, "progress-fatal.json"))
 
 	code, stdout, stderr := runCLI(t, "", "progress", testRenderID, testBucket, "-api", fake.srv.URL, "-interval", "1ms")
 
@@ -260,7 +251,7 @@ func TestProgressResumesAndReportsAFailedRender(t *testing.T) {
 
 func TestAPIErrorsAreShownWithTheirCode(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
 
 	code, _, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-option", "crf=70")
 
@@ -273,7 +264,7 @@ func TestAPIErrorsAreShownWithTheirCode(t *testing.T) {
 }
 
 func TestUnsignedRequestsAreRefusedByTheStandIn(t *testing.T) {
-	fake := newFakeAPI(t, vector(t, "progress-done.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-done.json"))
 
 	resp, err := http.Post(fake.srv.URL+"/renders", "application/json", strings.NewReader(`{"composition":"C"}`))
 	if err != nil {
@@ -287,7 +278,7 @@ func TestUnsignedRequestsAreRefusedByTheStandIn(t *testing.T) {
 
 func TestWatchingStopsAtTheTimeout(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-inProgress.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-inProgress.json"))
 
 	code, _, stderr := runCLI(t, "", "progress", testRenderID, testBucket, "-api", fake.srv.URL, "-interval", "5ms", "-timeout", "50ms")
 
@@ -326,7 +317,7 @@ func TestUsageErrors(t *testing.T) {
 // Without -api, the URL comes from the stack's ApiUrl output.
 func TestAPIURLComesFromTheStackOutput(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, intoBucket(t, vector(t, "progress-done.json"), "my-renders", "renders/x.mp4"))
+	fake := newFakeAPI(t, intoBucket(t, vectors.Read(t, "progress-done.json"), "my-renders", "renders/x.mp4"))
 	cfn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
 		if r.Form.Get("Action") != "DescribeStacks" || r.Form.Get("StackName") != "RendersProd" || r.Header.Get("Authorization") == "" {
@@ -360,7 +351,7 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89a
 
 func TestEveryStartCarriesAFreshIdempotencyKey(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
 
 	runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
 	_, _, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
@@ -376,7 +367,7 @@ func TestEveryStartCarriesAFreshIdempotencyKey(t *testing.T) {
 // The same key twice starts one render: the second answer is a replay.
 func TestAGivenKeyMakesARepeatedStartSafe(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
 
 	for range 2 {
 		if code, stdout, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait", "-idempotency-key", "order-42"); code != exitDone || stdout != testRenderID+" "+testBucket+"\n" {
@@ -394,7 +385,7 @@ func TestAGivenKeyMakesARepeatedStartSafe(t *testing.T) {
 
 func TestAStartIsRetriedWithItsKeyAfterA5xx(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
 	fake.unavailable = 2
 
 	code, stdout, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
@@ -425,7 +416,7 @@ func TestAnUnknownOutcomeIsNotStartedTwice(t *testing.T) {
 
 func TestRetriesAreBounded(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
 	fake.unavailable = 100
 
 	code, _, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
@@ -437,7 +428,7 @@ func TestRetriesAreBounded(t *testing.T) {
 
 func TestListShowsTheCallersRendersAsATable(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPI(t, vector(t, "progress-justStarted.json"))
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
 	runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
 
 	code, stdout, stderr := runCLI(t, "", "list", "-api", fake.srv.URL)

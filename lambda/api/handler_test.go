@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/env"
@@ -28,15 +27,6 @@ const (
 	bucket       = "remotionlambda-useast1-abcdefghij"
 	renderID     = "abcdef1234"
 )
-
-func vector(t testing.TB, name string) json.RawMessage {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "remotion", "testdata", "4.0.527", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 var started = standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": renderID}}
 
@@ -146,7 +136,7 @@ func TestStartRenderSendsRemotionsPayload(t *testing.T) {
 	}
 	var got, want any
 	json.Unmarshal(inv[0].Payload, &got)
-	json.Unmarshal(vector(t, "start-default.json"), &want)
+	json.Unmarshal(vectors.Read(t, "start-default.json"), &want)
 	if !jsonEqual(got, want) {
 		t.Errorf("payload differs from start-default.json:\n got %s", inv[0].Payload)
 	}
@@ -172,7 +162,7 @@ func TestProgressReportsEachState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.state+" "+tt.vector, func(t *testing.T) {
-			f := newFixture(t, api.Config{}, standin.Always(standin.Reply{Body: vector(t, tt.vector)}))
+			f := newFixture(t, api.Config{}, standin.Always(standin.Reply{Body: vectors.Read(t, tt.vector)}))
 
 			status, body := f.do(t, get(renderID, map[string]string{"bucket": bucket}))
 
@@ -197,7 +187,7 @@ func TestProgressReportsEachState(t *testing.T) {
 }
 
 func TestFatalRenderErrorsAreReportedWithoutStacks(t *testing.T) {
-	f := newFixture(t, api.Config{}, standin.Always(standin.Reply{Body: vector(t, "progress-fatal.json")}))
+	f := newFixture(t, api.Config{}, standin.Always(standin.Reply{Body: vectors.Read(t, "progress-fatal.json")}))
 
 	_, body := f.do(t, get(renderID, map[string]string{"bucket": bucket}))
 

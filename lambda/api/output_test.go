@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 )
 
@@ -25,7 +26,7 @@ func TestRenderIntoTheOutputBucketSendsRemotionsPayload(t *testing.T) {
 	}
 	var got, want any
 	json.Unmarshal(f.srv.Invocations()[0].Payload, &got)
-	json.Unmarshal(vector(t, "start-output-bucket.json"), &want)
+	json.Unmarshal(vectors.Read(t, "start-output-bucket.json"), &want)
 	if !jsonEqual(got, want) {
 		t.Errorf("payload differs from start-output-bucket.json:\n got %s", f.srv.Invocations()[0].Payload)
 	}
@@ -127,7 +128,7 @@ func TestBadOutputRequestsNameTheField(t *testing.T) {
 
 func TestProgressReportsWhereTheOutputLanded(t *testing.T) {
 	var done map[string]any
-	json.Unmarshal(vector(t, "progress-done.json"), &done)
+	json.Unmarshal(vectors.Read(t, "progress-done.json"), &done)
 	done["outBucket"] = outputBucket
 	done["outKey"] = "renders/clip.mp4"
 	done["outputFile"] = "https://s3.us-east-1.amazonaws.com/output-bucket/renders/clip.mp4"

@@ -15,6 +15,7 @@ import (
 
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/records"
@@ -136,7 +137,7 @@ func TestProgressOfAFinishedRenderInvokesNothing(t *testing.T) {
 		if strings.Contains(string(inv.Payload), `"type":"start"`) {
 			return started
 		}
-		return standin.Reply{Body: vector(t, "progress-done.json")}
+		return standin.Reply{Body: vectors.Read(t, "progress-done.json")}
 	})
 	f.do(t, as(alice, post(`{"composition":"MyComp"}`)))
 

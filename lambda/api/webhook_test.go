@@ -20,6 +20,7 @@ import (
 
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/eventbus"
@@ -30,31 +31,13 @@ import (
 
 const secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf"
 
-// webhookVectors are what Remotion 4.0.527's own code sends and signs.
-type webhookVectors struct {
-	Secret  string `json:"secret"`
-	Vectors map[string]struct {
-		Headers map[string]string `json:"headers"`
-		Body    string            `json:"body"`
-	} `json:"vectors"`
-}
-
-func readWebhookVectors(t testing.TB) webhookVectors {
-	t.Helper()
-	var v webhookVectors
-	if err := json.Unmarshal(vector(t, "webhooks.json"), &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 // withWebhooks is a handler with records, the webhook secret and the event
 // bus, all of them real clients of the stand-in and dynalite.
 func withWebhooks(t testing.TB, respond func(standin.Invocation) standin.Reply) (*fixture, *records.Store) {
 	t.Helper()
 	srv := standin.Start(respond)
 	t.Cleanup(srv.Close)
-	srv.SetSecret(secretARN, readWebhookVectors(t).Secret)
+	srv.SetSecret(secretARN, vectors.ReadWebhooks(t).Secret)
 	client, err := remotion.New(srv.AWSConfig(), remotion.Config{FunctionName: functionName, Region: standin.Region})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +76,7 @@ func webhookRequest(body string, headers map[string]string) events.APIGatewayV2H
 // delivery is one of Remotion's recorded webhooks, as it arrives.
 func delivery(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	v := readWebhookVectors(t).Vectors[name]
+	v := vectors.ReadWebhooks(t).Vectors[name]
 	return webhookRequest(v.Body, v.Headers)
 }
 
@@ -115,13 +98,13 @@ func TestEveryStartAsksForTheWebhook(t *testing.T) {
 	json.Unmarshal(f.srv.Invocations()[0].Payload, &payload)
 	assertJSON(t, payload.Webhook, map[string]any{
 		"url":        "https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/remotion",
-		"secret":     readWebhookVectors(t).Secret,
+		"secret":     vectors.ReadWebhooks(t).Secret,
 		"customData": map[string]any{"requestId": "req-1"},
 	})
 	if n := f.srv.SecretReads(); n != 1 {
 		t.Errorf("the secret was read %d times for two starts, want once per execution environment", n)
 	}
-	if strings.Contains(f.logs.String(), readWebhookVectors(t).Secret) {
+	if strings.Contains(f.logs.String(), vectors.ReadWebhooks(t).Secret) {
 		t.Error("the secret is in the logs")
 	}
 }
@@ -222,7 +205,7 @@ func sign(body, key string) string {
 
 // A webhook that does not prove it came from Remotion changes nothing.
 func TestForgedWebhooksAreRefusedAndChangeNothing(t *testing.T) {
-	v := readWebhookVectors(t).Vectors["success"]
+	v := vectors.ReadWebhooks(t).Vectors["success"]
 	tests := []struct {
 		name, body, signature string
 		logs                  string
@@ -257,8 +240,8 @@ func TestForgedWebhooksAreRefusedAndChangeNothing(t *testing.T) {
 }
 
 func TestWebhooksThatCannotBeTakenAreRefused(t *testing.T) {
-	secretValue := readWebhookVectors(t).Secret
-	unknown := strings.Replace(readWebhookVectors(t).Vectors["success"].Body, "abcdef1234", "zzzzzz9999", 1)
+	secretValue := vectors.ReadWebhooks(t).Secret
+	unknown := strings.Replace(vectors.ReadWebhooks(t).Vectors["success"].Body, "abcdef1234", "zzzzzz9999", 1)
 	oversized := `{"type":"success","pad":"` + strings.Repeat("x", 300<<10) + `"}`
 	tests := []struct {
 		name, body string
@@ -336,7 +319,7 @@ func assertJSON(t *testing.T, got, want any) {
 // publish), against Remotion's 10 s timeout.
 func BenchmarkWebhook(b *testing.B) {
 	f, store := withWebhooks(b, uniqueStarts())
-	v := readWebhookVectors(b)
+	v := vectors.ReadWebhooks(b)
 	body := v.Vectors["success"].Body
 	n := 0
 	for b.Loop() {

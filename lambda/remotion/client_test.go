@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"remotion-lambda-iam/internal/standin"
+	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/remotion"
 	"remotion-lambda-iam/lambda/remotion/render"
 )
@@ -20,15 +19,6 @@ const (
 	serveURL     = "https://remotionlambda-useast1-abcdefghij.s3.us-east-1.amazonaws.com/sites/my-site/index.html"
 	bucket       = "remotionlambda-useast1-abcdefghij"
 )
-
-func vector(t testing.TB, name string) json.RawMessage {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "4.0.527", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // newClient starts a stand-in answering with respond and a client that talks to it.
 func newClient(t *testing.T, respond func(standin.Invocation) standin.Reply) (*remotion.Client, *standin.Server) {
@@ -104,7 +94,7 @@ func TestRenderProgressReadsEachStage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.vector, func(t *testing.T) {
-			c, srv := newClient(t, standin.Always(standin.Reply{Body: vector(t, tt.vector)}))
+			c, srv := newClient(t, standin.Always(standin.Reply{Body: vectors.Read(t, tt.vector)}))
 
 			p, err := c.RenderProgress(context.Background(), bucket, "abcdef1234")
 
@@ -234,7 +224,7 @@ func TestSlowStartHitsTheDeadlineWithItsOutcomeUnknown(t *testing.T) {
 }
 
 func TestSlowStatusHitsTheDeadline(t *testing.T) {
-	c, _ := newClient(t, standin.Always(standin.Reply{Body: vector(t, "progress-inProgress.json"), Delay: 10 * time.Second}))
+	c, _ := newClient(t, standin.Always(standin.Reply{Body: vectors.Read(t, "progress-inProgress.json"), Delay: 10 * time.Second}))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 
@@ -288,7 +278,7 @@ func TestStartIsSentAgainOnlyWhenItCertainlyDidNotRun(t *testing.T) {
 
 // Reading progress is free to repeat: it keeps the SDK's retries.
 func TestStatusIsRetriedAfterAServerError(t *testing.T) {
-	c, srv := newClient(t, standin.Sequence(standin.ServiceError, standin.Reply{Body: vector(t, "progress-inProgress.json")}))
+	c, srv := newClient(t, standin.Sequence(standin.ServiceError, standin.Reply{Body: vectors.Read(t, "progress-inProgress.json")}))
 
 	p, err := c.RenderProgress(context.Background(), bucket, "abcdef1234")
 

@@ -3,12 +3,11 @@ package remotion
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/remotion/render"
 )
 
@@ -27,15 +26,6 @@ func vectorOptions() *render.Options {
 		InputProps:  json.RawMessage(`{"title": "Hello", "n": 1}`),
 		Codec:       "h264",
 	}
-}
-
-func readVector(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", vectorVersion, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // assertSameJSON compares two JSON documents as values: key order and
@@ -85,7 +75,7 @@ func (c *Client) mustStartPayload(t *testing.T, o *render.Options) []byte {
 func TestStartPayloadMatchesRemotionDefault(t *testing.T) {
 	c := &Client{version: vectorVersion}
 	got := c.mustStartPayload(t, vectorOptions())
-	assertSameJSON(t, got, readVector(t, "start-default.json"))
+	assertSameJSON(t, got, vectors.Read(t, "start-default.json"))
 }
 
 // A webhook changes the payload's webhook key and nothing else.
@@ -97,7 +87,7 @@ func TestStartPayloadCarriesTheWebhook(t *testing.T) {
 
 	var got, want map[string]any
 	json.Unmarshal(c.mustStartPayload(t, o), &got)
-	json.Unmarshal(readVector(t, "start-default.json"), &want)
+	json.Unmarshal(vectors.Read(t, "start-default.json"), &want)
 
 	assertSameJSON(t, mustJSON(t, got["webhook"]), []byte(`{"url":"https://abc.execute-api.us-east-1.amazonaws.com/webhooks/remotion","secret":"s3cr3t","customData":{"requestId":"req-1"}}`))
 	delete(got, "webhook")
@@ -119,7 +109,7 @@ func TestStartPayloadMatchesRemotionOutputBucket(t *testing.T) {
 	o := vectorOptions()
 	o.OutName = &render.OutName{Key: "my-output", BucketName: "output-bucket"}
 	o.Privacy = "no-acl"
-	assertSameJSON(t, c.mustStartPayload(t, o), readVector(t, "start-output-bucket.json"))
+	assertSameJSON(t, c.mustStartPayload(t, o), vectors.Read(t, "start-output-bucket.json"))
 }
 
 func TestStatusPayloadMatchesRemotion(t *testing.T) {
@@ -127,7 +117,7 @@ func TestStatusPayloadMatchesRemotion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertSameJSON(t, got, readVector(t, "status.json"))
+	assertSameJSON(t, got, vectors.Read(t, "status.json"))
 }
 
 // The render function fails its launch if concurrency is absent rather than

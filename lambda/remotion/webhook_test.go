@@ -6,31 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
-// webhookVectors are bodies and headers produced by Remotion 4.0.527's own
-// calculateSignature, for one test secret.
-type webhookVectors struct {
-	Secret  string `json:"secret"`
-	Vectors map[string]struct {
-		Headers   map[string]string `json:"headers"`
-		Body      string            `json:"body"`
-		BodyBytes int               `json:"bodyBytes"`
-	} `json:"vectors"`
-}
-
-func readWebhookVectors(t *testing.T) webhookVectors {
-	t.Helper()
-	var v webhookVectors
-	if err := json.Unmarshal(vector(t, "webhooks.json"), &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func TestRemotionsSignaturesVerify(t *testing.T) {
-	v := readWebhookVectors(t)
+	v := vectors.ReadWebhooks(t)
 	for _, name := range []string{"success", "error", "timeout", "success-non-ascii"} {
 		t.Run(name, func(t *testing.T) {
 			vec := v.Vectors[name]
@@ -46,7 +27,7 @@ func TestRemotionsSignaturesVerify(t *testing.T) {
 }
 
 func TestForgedOrBrokenSignaturesAreRefused(t *testing.T) {
-	v := readWebhookVectors(t)
+	v := vectors.ReadWebhooks(t)
 	vec := v.Vectors["success"]
 	body, signature := []byte(vec.Body), vec.Headers["X-Remotion-Signature"]
 	flip := func(s string, i int) string {
@@ -90,7 +71,7 @@ func TestForgedOrBrokenSignaturesAreRefused(t *testing.T) {
 // The non-ASCII vector is why customData stays ASCII: Remotion sends
 // Content-Length as the JavaScript string length, short of the bytes.
 func TestRemotionsContentLengthIsWrongForNonASCII(t *testing.T) {
-	vec := readWebhookVectors(t).Vectors["success-non-ascii"]
+	vec := vectors.ReadWebhooks(t).Vectors["success-non-ascii"]
 
 	if vec.Headers["Content-Length"] == "409" || vec.BodyBytes != 409 {
 		t.Errorf("Content-Length %s for %d bytes: the vector no longer shows the mismatch", vec.Headers["Content-Length"], vec.BodyBytes)
@@ -98,7 +79,7 @@ func TestRemotionsContentLengthIsWrongForNonASCII(t *testing.T) {
 }
 
 func TestWebhookBodiesDecode(t *testing.T) {
-	v := readWebhookVectors(t)
+	v := vectors.ReadWebhooks(t)
 	var ok, failed, timedOut remotion.Webhook
 	json.Unmarshal([]byte(v.Vectors["success"].Body), &ok)
 	json.Unmarshal([]byte(v.Vectors["error"].Body), &failed)
