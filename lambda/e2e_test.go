@@ -23,7 +23,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -302,7 +301,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 	t.Cleanup(srv.Close)
 	srv.AddBucket(e2eBucket, standin.Region)
 	emu := startEmulator(t, srv)
-	started := standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
+	started := standin.Started(e2eBucket, e2eRenderID)
 
 	t.Run("a render is started with Remotion's own payload", func(t *testing.T) {
 		replies.set(started)
@@ -463,7 +462,7 @@ func BenchmarkColdStart(b *testing.B) {
 	buildBinaries(b)
 	for _, records := range []bool{false, true} {
 		b.Run(recordsName(records), func(b *testing.B) {
-			srv := standin.Start(uniqueRenders())
+			srv := standin.Start(standin.NewRenders(e2eBucket))
 			defer srv.Close()
 			env := recordsEnv(b, srv, records)
 			var samples []time.Duration
@@ -487,7 +486,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 	buildBinaries(b)
 	for _, records := range []bool{false, true} {
 		b.Run(recordsName(records), func(b *testing.B) {
-			srv := standin.Start(uniqueRenders())
+			srv := standin.Start(standin.NewRenders(e2eBucket))
 			defer srv.Close()
 			emu := startEmulator(b, srv, recordsEnv(b, srv, records)...)
 			event := webhookedStart()
@@ -529,14 +528,6 @@ func recordsEnv(b *testing.B, srv *standin.Server, records bool) []string {
 		"WEBHOOK_SECRET_ARN=webhook", "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.URL(), "AWS_ENDPOINT_URL_EVENTBRIDGE=" + srv.URL()}
 }
 
-// uniqueRenders answers every start with a render of its own.
-func uniqueRenders() func(standin.Invocation) standin.Reply {
-	var n atomic.Int64
-	return func(standin.Invocation) standin.Reply {
-		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": fmt.Sprintf("r%09d", n.Add(1))}}
-	}
-}
-
 func reportPercentiles(b *testing.B, samples []time.Duration) {
 	if len(samples) == 0 {
 		return
@@ -573,7 +564,7 @@ func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
 	tableName := db.NewRenderTable(t)
 	srv := standin.Start(func(inv standin.Invocation) standin.Reply {
 		if strings.Contains(string(inv.Payload), `"type":"start"`) {
-			return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
+			return standin.Started(e2eBucket, e2eRenderID)
 		}
 		return standin.Reply{Body: vectors.Read(t, "progress-done.json")}
 	})
@@ -622,7 +613,7 @@ func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 	vectors := vectors.ReadWebhooks(t)
 	db := dynalite.Shared(t)
 	srv := standin.Start(func(inv standin.Invocation) standin.Reply {
-		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": e2eBucket, "renderId": e2eRenderID}}
+		return standin.Started(e2eBucket, e2eRenderID)
 	})
 	t.Cleanup(srv.Close)
 	const secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf"
@@ -672,7 +663,7 @@ func BenchmarkWarmWebhook(b *testing.B) {
 	db := dynalite.Shared(b)
 	table := db.NewRenderTable(b)
 	store := records.New(db.Client(), table, time.Hour)
-	srv := standin.Start(uniqueRenders())
+	srv := standin.Start(standin.NewRenders(e2eBucket))
 	defer srv.Close()
 	srv.SetSecret("webhook", vectors.Secret)
 	emu := startEmulator(b, srv, "RENDER_TABLE="+table, "AWS_ENDPOINT_URL_DYNAMODB="+db.URL,

@@ -66,7 +66,7 @@ func newFakeAPI(t *testing.T, progress ...json.RawMessage) *fakeAPI {
 		var payload struct{ Type string }
 		json.Unmarshal(inv.Payload, &payload)
 		if payload.Type == "start" {
-			return standin.Reply{Body: map[string]string{"type": "success", "bucketName": testBucket, "renderId": testRenderID}}
+			return standin.Started(testBucket, testRenderID)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -402,7 +402,7 @@ func TestAStartIsRetriedWithItsKeyAfterA5xx(t *testing.T) {
 // refuses to start a second render: the CLI stops and says why.
 func TestAnUnknownOutcomeIsNotStartedTwice(t *testing.T) {
 	withCredentials(t)
-	fake := newFakeAPIWith(t, standin.Sequence(standin.ServiceError, standin.Reply{Body: map[string]string{"type": "success", "bucketName": testBucket, "renderId": testRenderID}}))
+	fake := newFakeAPIWith(t, standin.Sequence(standin.ServiceError, standin.Started(testBucket, testRenderID)))
 
 	code, _, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait", "-idempotency-key", "order-7")
 

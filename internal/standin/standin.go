@@ -53,6 +53,25 @@ func Always(r Reply) func(Invocation) Reply {
 	return func(Invocation) Reply { return r }
 }
 
+// Started is the render function's answer to a start: render renderID,
+// its progress kept in bucket.
+func Started(bucket, renderID string) Reply {
+	return Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": renderID}}
+}
+
+// NewRenders answers every invocation as a start of a render of its own, in
+// bucket.
+func NewRenders(bucket string) func(Invocation) Reply {
+	var mu sync.Mutex
+	n := 0
+	return func(Invocation) Reply {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return Started(bucket, fmt.Sprintf("r%09d", n))
+	}
+}
+
 // Sequence answers successive invocations with rs, in turn; the last repeats.
 func Sequence(rs ...Reply) func(Invocation) Reply {
 	var mu sync.Mutex

@@ -28,7 +28,7 @@ const (
 	renderID     = "abcdef1234"
 )
 
-var started = standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": renderID}}
+var started = standin.Started(bucket, renderID)
 
 type fixture struct {
 	h    *api.Handler

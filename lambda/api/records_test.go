@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -321,14 +320,6 @@ func TestBadKeysAreRefused(t *testing.T) {
 	}
 }
 
-// uniqueStarts answers every start with a render of its own.
-func uniqueStarts() func(standin.Invocation) standin.Reply {
-	var n atomic.Int64
-	return func(standin.Invocation) standin.Reply {
-		return standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": fmt.Sprintf("r%09d", n.Add(1))}}
-	}
-}
-
 // The cost of records and keys on a start: compare with
 // BenchmarkStartThroughHandler, which keeps neither.
 func BenchmarkStartWithRecord(b *testing.B) {
@@ -342,7 +333,7 @@ func BenchmarkStartWithIdempotencyKey(b *testing.B) {
 func benchmarkStart(b *testing.B, withIdempotencyKey bool) {
 	db := dynalite.Shared(b)
 	store := records.New(db.Client(), db.NewRenderTable(b), time.Hour)
-	f := newFixture(b, api.Config{DefaultServeURL: serveURL, Records: store}, uniqueStarts())
+	f := newFixture(b, api.Config{DefaultServeURL: serveURL, Records: store}, standin.NewRenders(bucket))
 	req := as(alice, post(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1},"codec":"h264","crf":20}`))
 	b.ReportAllocs()
 	i := 0

@@ -318,7 +318,7 @@ func assertJSON(t *testing.T, got, want any) {
 // The time a verified webhook takes to be answered (verify, record,
 // publish), against Remotion's 10 s timeout.
 func BenchmarkWebhook(b *testing.B) {
-	f, store := withWebhooks(b, uniqueStarts())
+	f, store := withWebhooks(b, standin.NewRenders(bucket))
 	v := vectors.ReadWebhooks(b)
 	body := v.Vectors["success"].Body
 	n := 0

@@ -32,7 +32,7 @@ func newClient(t *testing.T, respond func(standin.Invocation) standin.Reply) (*r
 	return c, srv
 }
 
-var started = standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket, "renderId": "abcdef1234"}}
+var started = standin.Started(bucket, "abcdef1234")
 
 func options() *render.Options {
 	return &render.Options{Composition: "MyComp", ServeURL: serveURL, InputProps: json.RawMessage(`{"title":"Hello","n":1}`)}
