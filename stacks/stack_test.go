@@ -107,15 +107,17 @@ func synth(t *testing.T, name string) *synthesized {
 	if !ok {
 		t.Fatalf("no configuration %q", name)
 	}
-	return synthWith(t, name, overrides)
+	return synthWith(t, overrides)
 }
 
-// synthWith synthesizes a configuration under a name, once per test binary.
-func synthWith(t *testing.T, name string, overrides map[string]any) *synthesized {
+// synthWith synthesizes a configuration once per test binary, however many
+// names it goes by: the cache is keyed by the overrides themselves.
+func synthWith(t *testing.T, overrides map[string]any) *synthesized {
 	t.Helper()
+	key, _ := json.Marshal(overrides) // map keys in order
 	synthMu.Lock()
 	defer synthMu.Unlock()
-	if s, ok := synthCache[name]; ok {
+	if s, ok := synthCache[string(key)]; ok {
 		return s
 	}
 	app, cfg := testApp(t, overrides, false)
@@ -125,7 +127,7 @@ func synthWith(t *testing.T, name string, overrides map[string]any) *synthesized
 		b, _ := json.Marshal(assertions.Template_FromStack(s.stack, nil).ToJSON())
 		json.Unmarshal(b, &s.template)
 	})
-	synthCache[name] = &s
+	synthCache[string(key)] = &s
 	return &s
 }
 
@@ -266,7 +268,7 @@ func TestLogicalIDsStayAsDeployed(t *testing.T) {
 				untracked = map[string]any{}
 			}
 			untracked[config.KeyRenderTracking] = false
-			minimal := synthWith(t, name+" untracked", untracked)
+			minimal := synthWith(t, untracked)
 			assertEqual(t, "resource logical IDs without records", ids(minimal, "Resources"), want.Resources)
 			assertEqual(t, "output logical IDs without records", ids(minimal, "Outputs"), want.Outputs)
 
