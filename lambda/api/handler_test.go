@@ -304,8 +304,13 @@ func TestBadRequestsNameTheField(t *testing.T) {
 		// progress
 		{"render id with a slash", get("abc/def", map[string]string{"bucket": bucket}), 400, "invalid_value", "renderId"},
 		{"render id upper case", get("ABCDEF", map[string]string{"bucket": bucket}), 400, "invalid_value", "renderId"},
+		{"render id too long", get(strings.Repeat("a", 65), map[string]string{"bucket": bucket}), 400, "invalid_value", "renderId"},
+		{"render id non-ASCII", get("abcdéf", map[string]string{"bucket": bucket}), 400, "invalid_value", "renderId"},
 		{"no bucket", get(renderID, nil), 400, "missing_field", "bucket"},
 		{"someone else's bucket", get(renderID, map[string]string{"bucket": "my-private-bucket"}), 400, "invalid_value", "bucket"},
+		{"bucket prefix alone", get(renderID, map[string]string{"bucket": "remotionlambda-"}), 400, "invalid_value", "bucket"},
+		{"bucket upper case", get(renderID, map[string]string{"bucket": "remotionlambda-USEAST1-abc"}), 400, "invalid_value", "bucket"},
+		{"bucket name too long", get(renderID, map[string]string{"bucket": "remotionlambda-" + strings.Repeat("a", 49)}), 400, "invalid_value", "bucket"},
 		// routes
 		{"unknown route", events.APIGatewayV2HTTPRequest{RouteKey: "DELETE /renders/{renderId}"}, 404, "not_found", ""},
 	}

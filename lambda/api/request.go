@@ -203,7 +203,12 @@ func (p urlPolicy) allows(raw string) bool {
 	return false
 }
 
-var outputKeyPattern = regexp.MustCompile(`^[A-Za-z0-9!_.*'()/-]+$`)
+// The characters names may have, as cutsets of strings.Trim: regular
+// expressions of them, compiled at every cold start, took 0.1 ms of it.
+const (
+	lowerDigits      = "abcdefghijklmnopqrstuvwxyz0123456789"
+	outputKeyCharset = lowerDigits + "ABCDEFGHIJKLMNOPQRSTUVWXYZ!_.*'()/-"
+)
 
 const maxOutputKeyLength = 512
 
@@ -239,7 +244,7 @@ func checkOutputKey(k string) string {
 		return fmt.Sprintf("outputKey must be 1 to %d characters", maxOutputKeyLength)
 	case strings.HasPrefix(k, "/") || strings.HasSuffix(k, "/"):
 		return "outputKey cannot start or end with /"
-	case !outputKeyPattern.MatchString(k):
+	case strings.Trim(k, outputKeyCharset) != "":
 		return "outputKey may only contain letters, digits and ! _ . * ' ( ) / -"
 	}
 	for _, seg := range strings.Split(k, "/") {
@@ -250,20 +255,26 @@ func checkOutputKey(k string) string {
 	return ""
 }
 
-var (
-	renderIDPattern = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
-	bucketPattern   = regexp.MustCompile(`^` + regexp.QuoteMeta(render.BucketPrefix) + `[a-z0-9-]{1,48}$`)
-)
+// validRenderID is what Remotion's render IDs are made of.
+func validRenderID(id string) bool {
+	return len(id) >= 1 && len(id) <= 64 && strings.Trim(id, lowerDigits) == ""
+}
+
+// validBucket is a name of one of Remotion's buckets.
+func validBucket(name string) bool {
+	rest, ok := strings.CutPrefix(name, render.BucketPrefix)
+	return ok && len(rest) >= 1 && len(rest) <= 48 && strings.Trim(rest, lowerDigits+"-") == ""
+}
 
 // decodeProgress reads the render ID and its bucket from GET /renders/{renderId}.
 func decodeProgress(req *events.APIGatewayV2HTTPRequest) (renderID, bucket string, aerr *apiError) {
 	renderID = req.PathParameters["renderId"]
-	if !renderIDPattern.MatchString(renderID) {
+	if !validRenderID(renderID) {
 		return "", "", &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "renderId",
 			Message: "renderId must be the render ID that POST /renders returned (lowercase letters and digits)"}
 	}
 	bucket = req.QueryStringParameters["bucket"]
-	if bucket != "" && !bucketPattern.MatchString(bucket) {
+	if bucket != "" && !validBucket(bucket) {
 		return "", "", &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "bucket",
 			Message: "bucket must be the remotionlambda-* bucket that POST /renders returned"}
 	}
