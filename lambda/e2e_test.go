@@ -662,7 +662,7 @@ func BenchmarkWarmWebhook(b *testing.B) {
 	vectors := vectors.ReadWebhooks(b)
 	db := dynalite.Shared(b)
 	table := db.NewRenderTable(b)
-	store := records.New(db.Client(), table, time.Hour)
+	store := records.New(db.Client(b), table, time.Hour)
 	srv := standin.Start(standin.NewRenders(e2eBucket))
 	defer srv.Close()
 	srv.SetSecret("webhook", vectors.Secret)

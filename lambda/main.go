@@ -16,11 +16,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/awsjson"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/eventbus"
 	"remotion-lambda-iam/lambda/records"
@@ -81,10 +79,23 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 				return nil, fmt.Errorf("%s=%q is not a positive number of days", env.RenderRecordDays, v)
 			}
 		}
-		cfg.Records = records.New(dynamodb.NewFromConfig(awsCfg), table, time.Duration(days)*24*time.Hour)
+		db, err := awsjson.New(ctx, awsCfg, awsjson.DynamoDB)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Records = records.New(db, table, time.Duration(days)*24*time.Hour)
 		if arn := os.Getenv(env.WebhookSecretARN); arn != "" {
-			cfg.WebhookSecret = secret.New(secretsmanager.NewFromConfig(awsCfg), arn)
-			cfg.Events = eventbus.New(eventbridge.NewFromConfig(awsCfg), os.Getenv(env.EventBusName))
+			sm, err := awsjson.New(ctx, awsCfg, awsjson.SecretsManager)
+			if err != nil {
+				return nil, err
+			}
+			eb, err := awsjson.New(ctx, awsCfg, awsjson.EventBridge)
+			if err != nil {
+				return nil, err
+			}
+			cfg.WebhookSecret = secret.New(sm, arn)
+			cfg.WebhookSecret.Prefetch(ctx)
+			cfg.Events = eventbus.New(eb, os.Getenv(env.EventBusName))
 		}
 	}
 	return api.New(client, cfg, log)

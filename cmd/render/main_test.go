@@ -87,7 +87,7 @@ func newFakeAPIWith(t *testing.T, respond func(standin.Invocation) standin.Reply
 	}
 	f := &fakeAPI{lambda: lambda}
 	db := dynalite.Shared(t)
-	store := records.New(db.Client(), db.NewRenderTable(t), 24*time.Hour)
+	store := records.New(db.Client(t), db.NewRenderTable(t), 24*time.Hour)
 	if f.h, err = api.New(client, api.Config{DefaultServeURL: testServeURL, Records: store}, slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,11 @@
 // Package standin runs a local HTTP server that stands in for the AWS Lambda
 // Invoke API and the few calls the function makes to S3, Secrets Manager and
-// EventBridge, so that tests drive the real AWS SDK end to end without an
-// AWS account. It records what it received.
+// EventBridge, so that tests drive the function's real clients end to end
+// without an AWS account. It records what it received.
 package standin
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -14,11 +15,14 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"remotion-lambda-iam/lambda/awsjson"
 )
 
 // Region is the region the stand-in's configuration uses.
@@ -139,6 +143,17 @@ func (s *Server) AWSConfig() aws.Config {
 			})
 		},
 	}
+}
+
+// Client is the function's client of svc (Secrets Manager or EventBridge),
+// talking to the stand-in.
+func (s *Server) Client(tb testing.TB, svc awsjson.Service) *awsjson.Client {
+	tb.Helper()
+	c, err := awsjson.New(context.Background(), s.AWSConfig(), svc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // AddBucket makes a bucket exist in region.

@@ -36,7 +36,7 @@ const (
 func tracked(t *testing.T, respond func(standin.Invocation) standin.Reply) (*fixture, *records.Store) {
 	t.Helper()
 	db := dynalite.Shared(t)
-	store := records.New(db.Client(), db.NewRenderTable(t), 90*24*time.Hour)
+	store := records.New(db.Client(t), db.NewRenderTable(t), 90*24*time.Hour)
 	return newFixture(t, api.Config{DefaultServeURL: serveURL, Records: store}, respond), store
 }
 
@@ -332,7 +332,7 @@ func BenchmarkStartWithIdempotencyKey(b *testing.B) {
 
 func benchmarkStart(b *testing.B, withIdempotencyKey bool) {
 	db := dynalite.Shared(b)
-	store := records.New(db.Client(), db.NewRenderTable(b), time.Hour)
+	store := records.New(db.Client(b), db.NewRenderTable(b), time.Hour)
 	f := newFixture(b, api.Config{DefaultServeURL: serveURL, Records: store}, standin.NewRenders(bucket))
 	req := as(alice, post(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1},"codec":"h264","crf":20}`))
 	b.ReportAllocs()

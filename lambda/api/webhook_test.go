@@ -15,14 +15,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/awsjson"
 	"remotion-lambda-iam/lambda/eventbus"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
@@ -43,13 +42,13 @@ func withWebhooks(t testing.TB, respond func(standin.Invocation) standin.Reply) 
 		t.Fatal(err)
 	}
 	db := dynalite.Shared(t)
-	store := records.New(db.Client(), db.NewRenderTable(t), 90*24*time.Hour)
+	store := records.New(db.Client(t), db.NewRenderTable(t), 90*24*time.Hour)
 	logs := &bytes.Buffer{}
 	h, err := api.New(client, api.Config{
 		DefaultServeURL: serveURL,
 		Records:         store,
-		WebhookSecret:   secret.New(secretsmanager.NewFromConfig(srv.AWSConfig()), secretARN),
-		Events:          eventbus.New(eventbridge.NewFromConfig(srv.AWSConfig()), ""),
+		WebhookSecret:   secret.New(srv.Client(t, awsjson.SecretsManager), secretARN),
+		Events:          eventbus.New(srv.Client(t, awsjson.EventBridge), ""),
 	}, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"remotion-lambda-iam/lambda/awsjson"
 )
 
 // Source is every event's source.
@@ -24,12 +22,13 @@ const (
 
 // Bus is one event bus.
 type Bus struct {
-	eb   *eventbridge.Client
+	eb   *awsjson.Client // of EventBridge
 	name string
 }
 
-// New makes a Bus of the bus named name; empty means the account's default.
-func New(eb *eventbridge.Client, name string) *Bus {
+// New makes a Bus of the bus named name, reached through eb, a client of
+// EventBridge; an empty name means the account's default bus.
+func New(eb *awsjson.Client, name string) *Bus {
 	if name == "" {
 		name = "default"
 	}
@@ -42,19 +41,19 @@ func (b *Bus) Put(ctx context.Context, detailType string, detail any) error {
 	if err != nil {
 		return fmt.Errorf("put %s event: %w", detailType, err)
 	}
-	out, err := b.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
-		EventBusName: aws.String(b.name),
-		Source:       aws.String(Source),
-		DetailType:   aws.String(detailType),
-		Detail:       aws.String(string(body)),
-	}}})
-	if err != nil {
+	type entry struct{ EventBusName, Source, DetailType, Detail string }
+	var out struct {
+		FailedEntryCount int
+		Entries          []struct{ ErrorCode, ErrorMessage string }
+	}
+	in := struct{ Entries []entry }{[]entry{{EventBusName: b.name, Source: Source, DetailType: detailType, Detail: string(body)}}}
+	if err := b.eb.Call(ctx, "PutEvents", in, &out); err != nil {
 		return fmt.Errorf("put %s event: %w", detailType, err)
 	}
 	if out.FailedEntryCount > 0 {
 		code, message := "", ""
 		if len(out.Entries) > 0 {
-			code, message = aws.ToString(out.Entries[0].ErrorCode), aws.ToString(out.Entries[0].ErrorMessage)
+			code, message = out.Entries[0].ErrorCode, out.Entries[0].ErrorMessage
 		}
 		return fmt.Errorf("put %s event: EventBridge refused it: %s %s", detailType, code, message)
 	}

@@ -2,13 +2,8 @@ package records
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"remotion-lambda-iam/lambda/records/table"
 )
@@ -29,22 +24,21 @@ const staleEventClaim = 30 * time.Second
 // another delivery is publishing it now.
 func (s *Store) ClaimEvent(ctx context.Context, renderID string) (bool, error) {
 	now := s.now()
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        &s.table,
+	err := s.db.Call(ctx, "UpdateItem", updateItemInput{
+		TableName:        s.table,
 		Key:              renderKey(renderID),
-		UpdateExpression: aws.String("SET #event = :publishing, eventClaimedAt = :now"),
-		ConditionExpression: aws.String("attribute_exists(#pk) AND (attribute_not_exists(#event) OR #event = :failed OR " +
-			"(#event = :publishing AND eventClaimedAt < :stale))"),
+		UpdateExpression: "SET #event = :publishing, eventClaimedAt = :now",
+		ConditionExpression: "attribute_exists(#pk) AND (attribute_not_exists(#event) OR #event = :failed OR " +
+			"(#event = :publishing AND eventClaimedAt < :stale))",
 		ExpressionAttributeNames: map[string]string{"#pk": table.PartitionKey, "#event": "eventState"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		ExpressionAttributeValues: item{
 			":publishing": str(eventPublishing),
 			":failed":     str(eventFailed),
 			":now":        integer(now.UnixMilli()),
 			":stale":      integer(now.Add(-staleEventClaim).UnixMilli()),
 		},
-	})
-	var taken *types.ConditionalCheckFailedException
-	if errors.As(err, &taken) {
+	}, nil)
+	if conditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -60,13 +54,13 @@ func (s *Store) EventPublished(ctx context.Context, renderID string, published b
 	if !published {
 		state = eventFailed
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
+	err := s.db.Call(ctx, "UpdateItem", updateItemInput{
+		TableName:                 s.table,
 		Key:                       renderKey(renderID),
-		UpdateExpression:          aws.String("SET #event = :state"),
+		UpdateExpression:          "SET #event = :state",
 		ExpressionAttributeNames:  map[string]string{"#event": "eventState"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":state": str(state)},
-	})
+		ExpressionAttributeValues: item{":state": str(state)},
+	}, nil)
 	if err != nil {
 		return fmt.Errorf("record the event of render %s as %s: %w", renderID, state, err)
 	}

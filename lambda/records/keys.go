@@ -2,13 +2,8 @@ package records
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"remotion-lambda-iam/lambda/records/table"
 )
@@ -34,8 +29,8 @@ type Key struct {
 	ClaimedAt   time.Time
 }
 
-func idempotencyKey(caller, key string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{table.PartitionKey: str("key#" + callerHash(caller) + "#" + key)}
+func idempotencyKey(caller, key string) item {
+	return item{table.PartitionKey: str("key#" + callerHash(caller) + "#" + key)}
 }
 
 // Claim takes caller's idempotency key for the request whose hash is
@@ -44,27 +39,26 @@ func idempotencyKey(caller, key string) map[string]types.AttributeValue {
 // expired key that DynamoDB has not deleted yet counts as free.
 func (s *Store) Claim(ctx context.Context, caller, key, requestHash string) (*Key, error) {
 	now := s.now()
-	item := idempotencyKey(caller, key)
-	item["state"] = str(string(KeyInProgress))
-	item["requestHash"] = str(requestHash)
-	item["claimedAt"] = str(now.UTC().Format(time.RFC3339Nano))
-	item[table.ExpiresAt] = integer(now.Add(KeyTTL).Unix())
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 &s.table,
-		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #expires < :now"),
+	it := idempotencyKey(caller, key)
+	it["state"] = str(string(KeyInProgress))
+	it["requestHash"] = str(requestHash)
+	it["claimedAt"] = str(now.UTC().Format(time.RFC3339Nano))
+	it[table.ExpiresAt] = integer(now.Add(KeyTTL).Unix())
+	err := s.db.Call(ctx, "PutItem", putItemInput{
+		TableName:                 s.table,
+		Item:                      it,
+		ConditionExpression:       "attribute_not_exists(#pk) OR #expires < :now",
 		ExpressionAttributeNames:  map[string]string{"#pk": table.PartitionKey, "#expires": table.ExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": integer(now.Unix())},
-	})
-	var taken *types.ConditionalCheckFailedException
-	if !errors.As(err, &taken) {
+		ExpressionAttributeValues: item{":now": integer(now.Unix())},
+	}, nil)
+	if !conditionFailed(err) {
 		if err != nil {
 			return nil, fmt.Errorf("claim idempotency key: %w", err)
 		}
 		return nil, nil
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: idempotencyKey(caller, key), ConsistentRead: aws.Bool(true)})
-	if err != nil {
+	var out getItemOutput
+	if err := s.db.Call(ctx, "GetItem", keyInput{TableName: s.table, Key: idempotencyKey(caller, key), ConsistentRead: true}, &out); err != nil {
 		return nil, fmt.Errorf("read idempotency key: %w", err)
 	}
 	if out.Item == nil {
@@ -93,13 +87,13 @@ func (s *Store) MarkUnknown(ctx context.Context, caller, key string) error {
 }
 
 func (s *Store) setKey(ctx context.Context, caller, key string, state KeyState, response string) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
+	err := s.db.Call(ctx, "UpdateItem", updateItemInput{
+		TableName:                 s.table,
 		Key:                       idempotencyKey(caller, key),
-		UpdateExpression:          aws.String("SET #state = :state, #response = :response"),
+		UpdateExpression:          "SET #state = :state, #response = :response",
 		ExpressionAttributeNames:  map[string]string{"#state": "state", "#response": "response"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":state": str(string(state)), ":response": str(response)},
-	})
+		ExpressionAttributeValues: item{":state": str(string(state)), ":response": str(response)},
+	}, nil)
 	if err != nil {
 		return fmt.Errorf("set idempotency key to %s: %w", state, err)
 	}
@@ -109,8 +103,7 @@ func (s *Store) setKey(ctx context.Context, caller, key string, state KeyState, 
 // Release forgets the key: the request that claimed it started nothing, so
 // a retry with it may start the render.
 func (s *Store) Release(ctx context.Context, caller, key string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: idempotencyKey(caller, key)})
-	if err != nil {
+	if err := s.db.Call(ctx, "DeleteItem", keyInput{TableName: s.table, Key: idempotencyKey(caller, key)}, nil); err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}
 	return nil

@@ -15,11 +15,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/awsjson"
 	"remotion-lambda-iam/lambda/records/table"
 )
 
@@ -34,28 +31,29 @@ const KeyTTL = 24 * time.Hour
 
 // Store reads and writes the render table. It is safe for concurrent use.
 type Store struct {
-	db    *dynamodb.Client
+	db    *awsjson.Client // of DynamoDB
 	table string
 	keep  time.Duration // how long a render's record is kept
 	now   func() time.Time
 }
 
-// New makes a Store for the table, keeping render records for keep.
-func New(db *dynamodb.Client, tableName string, keep time.Duration) *Store {
+// New makes a Store for the table, keeping render records for keep. db is
+// a client of DynamoDB.
+func New(db *awsjson.Client, tableName string, keep time.Duration) *Store {
 	return &Store{db: db, table: tableName, keep: keep, now: time.Now}
 }
 
 // createdAtLayout sorts as text in time order: fixed width, UTC.
 const createdAtLayout = "2006-01-02T15:04:05.000000000Z"
 
-func renderKey(renderID string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{table.PartitionKey: str("render#" + renderID)}
+func renderKey(renderID string) item {
+	return item{table.PartitionKey: str("render#" + renderID)}
 }
 
 // Create records a render that has just started.
 func (s *Store) Create(ctx context.Context, r wire.Render) error {
-	item := renderKey(r.RenderID)
-	maps.Copy(item, map[string]types.AttributeValue{
+	it := renderKey(r.RenderID)
+	maps.Copy(it, item{
 		table.Kind:        str("render"),
 		table.RequestedBy: str(r.RequestedBy),
 		table.CreatedAt:   str(r.CreatedAt.UTC().Format(createdAtLayout)),
@@ -68,14 +66,14 @@ func (s *Store) Create(ctx context.Context, r wire.Render) error {
 		"state":           str(string(r.State)),
 	})
 	if r.Output != nil {
-		item["outputBucket"], item["outputKey"] = str(r.Output.Bucket), str(r.Output.Key)
+		it["outputBucket"], it["outputKey"] = str(r.Output.Bucket), str(r.Output.Key)
 	}
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                &s.table,
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+	err := s.db.Call(ctx, "PutItem", putItemInput{
+		TableName:                s.table,
+		Item:                     it,
+		ConditionExpression:      "attribute_not_exists(#pk)",
 		ExpressionAttributeNames: map[string]string{"#pk": table.PartitionKey},
-	})
+	}, nil)
 	if err != nil {
 		return fmt.Errorf("record render %s: %w", r.RenderID, err)
 	}
@@ -84,7 +82,8 @@ func (s *Store) Create(ctx context.Context, r wire.Render) error {
 
 // Get reads a render's record, or returns ErrNotFound.
 func (s *Store) Get(ctx context.Context, renderID string) (*wire.Render, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: renderKey(renderID), ConsistentRead: aws.Bool(true)})
+	var out getItemOutput
+	err := s.db.Call(ctx, "GetItem", keyInput{TableName: s.table, Key: renderKey(renderID), ConsistentRead: true}, &out)
 	if err != nil {
 		return nil, fmt.Errorf("read the record of render %s: %w", renderID, err)
 	}
@@ -108,7 +107,7 @@ type Outcome struct {
 // already final is left as it is, and Finish reports false.
 func (s *Store) Finish(ctx context.Context, renderID string, o Outcome) (bool, error) {
 	names := map[string]string{"#state": "state", "#pk": table.PartitionKey}
-	values := map[string]types.AttributeValue{
+	values := item{
 		":final":     str(string(o.State)),
 		":rendering": str(string(wire.StateRendering)),
 		":finished":  str(o.FinishedAt.UTC().Format(time.RFC3339Nano)),
@@ -120,30 +119,29 @@ func (s *Store) Finish(ctx context.Context, renderID string, o Outcome) (bool, e
 	}
 	if len(o.Errors) > 0 {
 		update += ", renderErrors = :errors"
-		list := make([]types.AttributeValue, len(o.Errors))
+		list := make([]value, len(o.Errors))
 		for i, e := range o.Errors {
 			list[i] = str(e)
 		}
-		values[":errors"] = &types.AttributeValueMemberL{Value: list}
+		values[":errors"] = value{L: list}
 	}
 	if o.Costs != nil {
 		update += ", costs = :costs"
-		values[":costs"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+		values[":costs"] = value{M: item{
 			"accruedSoFar": number(o.Costs.AccruedSoFar),
 			"displayCost":  str(o.Costs.DisplayCost),
 			"currency":     str(o.Costs.Currency),
 		}}
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
+	err := s.db.Call(ctx, "UpdateItem", updateItemInput{
+		TableName:                 s.table,
 		Key:                       renderKey(renderID),
-		UpdateExpression:          &update,
-		ConditionExpression:       aws.String("attribute_exists(#pk) AND #state = :rendering"),
+		UpdateExpression:          update,
+		ConditionExpression:       "attribute_exists(#pk) AND #state = :rendering",
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	}, nil)
+	if conditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -156,35 +154,35 @@ func (s *Store) Finish(ctx context.Context, renderID string, o Outcome) (bool, e
 // started, or everyone's when requestedBy is empty. cursor continues an
 // earlier page; the returned cursor, when not empty, continues this one.
 func (s *Store) List(ctx context.Context, requestedBy string, limit int, cursor string) ([]wire.Render, string, error) {
-	partition, value, index := table.Kind, "render", table.ByTime
+	partition, partitionValue, index := table.Kind, "render", table.ByTime
 	if requestedBy != "" {
-		partition, value, index = table.RequestedBy, requestedBy, table.ByCaller
+		partition, partitionValue, index = table.RequestedBy, requestedBy, table.ByCaller
 	}
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 &index,
-		KeyConditionExpression:    aws.String("#p = :p"),
+	in := queryInput{
+		TableName:                 s.table,
+		IndexName:                 index,
+		KeyConditionExpression:    "#p = :p",
 		ExpressionAttributeNames:  map[string]string{"#p": partition},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(value)},
-		Limit:                     aws.Int32(int32(limit)),
-		ScanIndexForward:          aws.Bool(false),
+		ExpressionAttributeValues: item{":p": str(partitionValue)},
+		Limit:                     limit,
+		ScanIndexForward:          false,
 	}
 	if cursor != "" {
 		start, err := decodeCursor(cursor)
 		// A cursor of another caller's list, or of the other index, does not
 		// continue this one.
-		if err != nil || stringOf(start, partition) != value {
+		if err != nil || stringOf(start, partition) != partitionValue {
 			return nil, "", ErrBadCursor
 		}
 		in.ExclusiveStartKey = start
 	}
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
+	var out queryOutput
+	if err := s.db.Call(ctx, "Query", in, &out); err != nil {
 		return nil, "", fmt.Errorf("list renders: %w", err)
 	}
 	renders := make([]wire.Render, 0, len(out.Items))
-	for _, item := range out.Items {
-		renders = append(renders, decodeRender(item))
+	for _, it := range out.Items {
+		renders = append(renders, decodeRender(it))
 	}
 	next := ""
 	if out.LastEvaluatedKey != nil {
@@ -195,18 +193,18 @@ func (s *Store) List(ctx context.Context, requestedBy string, limit int, cursor 
 
 // A cursor is the query's LastEvaluatedKey, whose values are all strings
 // (the table's and the index's keys), as base64url JSON.
-func encodeCursor(key map[string]types.AttributeValue) string {
+func encodeCursor(key item) string {
 	plain := map[string]string{}
 	for k, v := range key {
-		if s, ok := v.(*types.AttributeValueMemberS); ok {
-			plain[k] = s.Value
+		if v.S != nil {
+			plain[k] = *v.S
 		}
 	}
 	b, _ := json.Marshal(plain)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(cursor string) (map[string]types.AttributeValue, error) {
+func decodeCursor(cursor string) (item, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
 		return nil, ErrBadCursor
@@ -215,7 +213,7 @@ func decodeCursor(cursor string) (map[string]types.AttributeValue, error) {
 	if err := json.Unmarshal(b, &plain); err != nil || len(plain) == 0 {
 		return nil, ErrBadCursor
 	}
-	key := make(map[string]types.AttributeValue, len(plain))
+	key := make(item, len(plain))
 	for k, v := range plain {
 		switch k {
 		case table.PartitionKey, table.RequestedBy, table.Kind, table.CreatedAt:
@@ -227,40 +225,38 @@ func decodeCursor(cursor string) (map[string]types.AttributeValue, error) {
 	return key, nil
 }
 
-func decodeRender(item map[string]types.AttributeValue) wire.Render {
+func decodeRender(it item) wire.Render {
 	r := wire.Render{
-		RenderID:    stringOf(item, "renderId"),
-		BucketName:  stringOf(item, "bucketName"),
-		Composition: stringOf(item, "composition"),
-		ServeURL:    stringOf(item, "serveUrl"),
-		RequestedBy: stringOf(item, table.RequestedBy),
-		RequestID:   stringOf(item, "requestId"),
-		State:       wire.State(stringOf(item, "state")),
+		RenderID:    stringOf(it, "renderId"),
+		BucketName:  stringOf(it, "bucketName"),
+		Composition: stringOf(it, "composition"),
+		ServeURL:    stringOf(it, "serveUrl"),
+		RequestedBy: stringOf(it, table.RequestedBy),
+		RequestID:   stringOf(it, "requestId"),
+		State:       wire.State(stringOf(it, "state")),
 	}
-	r.CreatedAt, _ = time.Parse(createdAtLayout, stringOf(item, table.CreatedAt))
-	if bucket, key := stringOf(item, "outputBucket"), stringOf(item, "outputKey"); bucket != "" {
+	r.CreatedAt, _ = time.Parse(createdAtLayout, stringOf(it, table.CreatedAt))
+	if bucket, key := stringOf(it, "outputBucket"), stringOf(it, "outputKey"); bucket != "" {
 		r.Output = &wire.Output{Bucket: bucket, Key: key, S3URI: "s3://" + bucket + "/" + key}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, stringOf(item, "finishedAt")); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, stringOf(it, "finishedAt")); err == nil {
 		r.FinishedAt = &t
 	}
-	if f, ok := item["outputFile"].(*types.AttributeValueMemberS); ok {
-		r.OutputFile = &f.Value
+	if f := it["outputFile"].S; f != nil {
+		r.OutputFile = f
 		if r.Output != nil {
-			r.Output.URL = f.Value
+			r.Output.URL = *f
 		}
 	}
-	if l, ok := item["renderErrors"].(*types.AttributeValueMemberL); ok {
-		for _, e := range l.Value {
-			if s, ok := e.(*types.AttributeValueMemberS); ok {
-				r.Errors = append(r.Errors, s.Value)
-			}
+	for _, e := range it["renderErrors"].L {
+		if e.S != nil {
+			r.Errors = append(r.Errors, *e.S)
 		}
 	}
-	if m, ok := item["costs"].(*types.AttributeValueMemberM); ok {
-		r.Costs = &wire.Costs{DisplayCost: stringOf(m.Value, "displayCost"), Currency: stringOf(m.Value, "currency")}
-		if n, ok := m.Value["accruedSoFar"].(*types.AttributeValueMemberN); ok {
-			r.Costs.AccruedSoFar, _ = strconv.ParseFloat(n.Value, 64)
+	if m := item(it["costs"].M); m != nil {
+		r.Costs = &wire.Costs{DisplayCost: stringOf(m, "displayCost"), Currency: stringOf(m, "currency")}
+		if n := m["accruedSoFar"].N; n != nil {
+			r.Costs.AccruedSoFar, _ = strconv.ParseFloat(*n, 64)
 		}
 	}
 	return r
@@ -271,21 +267,4 @@ func decodeRender(item map[string]types.AttributeValue) wire.Render {
 func callerHash(caller string) string {
 	sum := sha256.Sum256([]byte(caller))
 	return hex.EncodeToString(sum[:16])
-}
-
-func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
-func integer(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
-}
-
-func number(f float64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatFloat(f, 'f', -1, 64)}
-}
-
-func stringOf(item map[string]types.AttributeValue, name string) string {
-	if s, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return s.Value
-	}
-	return ""
 }

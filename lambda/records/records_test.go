@@ -2,13 +2,19 @@ package records
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/records/table"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 func TestMain(m *testing.M) {
@@ -21,11 +27,17 @@ func TestMain(m *testing.M) {
 // the test sets.
 func newStore(t *testing.T) (*Store, *time.Time) {
 	t.Helper()
-	db := dynalite.Shared(t)
-	s := New(db.Client(), db.NewRenderTable(t), 90*24*time.Hour)
+	s, _ := newStoreOn(t)
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }
 	return s, &now
+}
+
+// newStoreOn is a Store on a new table, and the SDK's client of its dynalite.
+func newStoreOn(t *testing.T) (*Store, *dynamodb.Client) {
+	t.Helper()
+	db := dynalite.Shared(t)
+	return New(db.Client(t), db.NewRenderTable(t), 90*24*time.Hour), db.SDKClient()
 }
 
 func render(id, by string, at time.Time) wire.Render {
@@ -51,6 +63,49 @@ func TestARecordReadsBackAsWritten(t *testing.T) {
 	if got.RenderID != r.RenderID || got.RequestedBy != r.RequestedBy || !got.CreatedAt.Equal(r.CreatedAt) ||
 		got.State != wire.StateRendering || *got.Output != *r.Output || got.RequestID != "req-abcdef1234" {
 		t.Errorf("read back %+v, want %+v", got, r)
+	}
+}
+
+// The store writes items as DynamoDB's own SDK writes them: the SDK reads
+// each attribute with its type.
+func TestTheSDKReadsARecordWithItsTypes(t *testing.T) {
+	s, sdk := newStoreOn(t)
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	s.Create(ctx, render("abcdef1234", "alice", at))
+	s.Finish(ctx, "abcdef1234", Outcome{State: wire.StateFailed, FinishedAt: at.Add(time.Minute), Errors: []string{"out of memory"},
+		Costs: &wire.Costs{AccruedSoFar: 0.0012, DisplayCost: "$0.001", Currency: "USD"}})
+
+	out, err := sdk.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table,
+		Key: map[string]types.AttributeValue{table.PartitionKey: &types.AttributeValueMemberS{Value: "render#abcdef1234"}}})
+
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := out.Item
+	str := func(av types.AttributeValue) string {
+		if s, ok := av.(*types.AttributeValueMemberS); ok {
+			return s.Value
+		}
+		return fmt.Sprintf("a %T", av)
+	}
+	num := func(av types.AttributeValue) string {
+		if n, ok := av.(*types.AttributeValueMemberN); ok {
+			return n.Value
+		}
+		return fmt.Sprintf("a %T", av)
+	}
+	if got := str(item["renderId"]); got != "abcdef1234" {
+		t.Errorf("renderId: %s", got)
+	}
+	// A TTL attribute that is not a number never expires.
+	if got, want := num(item[table.ExpiresAt]), strconv.FormatInt(at.Add(90*24*time.Hour).Unix(), 10); got != want {
+		t.Errorf("%s: %s, want the number %s", table.ExpiresAt, got, want)
+	}
+	if l, ok := item["renderErrors"].(*types.AttributeValueMemberL); !ok || len(l.Value) != 1 || str(l.Value[0]) != "out of memory" {
+		t.Errorf("renderErrors: %#v, want a list of one string", item["renderErrors"])
+	}
+	if m, ok := item["costs"].(*types.AttributeValueMemberM); !ok || num(m.Value["accruedSoFar"]) != "0.0012" || str(m.Value["currency"]) != "USD" {
+		t.Errorf("costs: %#v, want a map of a number and strings", item["costs"])
 	}
 }
 
