@@ -94,7 +94,6 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 				return nil, err
 			}
 			cfg.WebhookSecret = secret.New(sm, arn)
-			cfg.WebhookSecret.Prefetch(ctx)
 			cfg.Events = eventbus.New(eb, os.Getenv(env.EventBusName))
 		}
 	}

@@ -1,5 +1,5 @@
 // Package secret reads the webhook secret from Secrets Manager once per
-// execution environment, ahead of its first use, and keeps it in memory. The value is
+// execution environment, on first use, and keeps it in memory. The value is
 // never logged and never part of an error.
 package secret
 
@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"remotion-lambda-iam/lambda/awsjson"
 )
@@ -26,22 +25,6 @@ type Source struct {
 // a client of Secrets Manager.
 func New(sm *awsjson.Client, id string) *Source {
 	return &Source{sm: sm, id: id}
-}
-
-// prefetchTimeout bounds a read that nothing waits for yet, which holds
-// back the requests that come to wait for it.
-const prefetchTimeout = 5 * time.Second
-
-// Prefetch starts reading the secret in the background: on a cold start
-// the read overlaps the runtime's own start, and the first request that
-// needs the secret waits for what is left of it, not for all of it. A
-// failed read is left for that request to try again.
-func (s *Source) Prefetch(ctx context.Context) {
-	go func() {
-		ctx, cancel := context.WithTimeout(ctx, prefetchTimeout)
-		defer cancel()
-		s.Value(ctx)
-	}()
 }
 
 // Value returns the secret, reading it on the first call. A failed read is

@@ -34,23 +34,6 @@ func TestTheSecretIsReadOnce(t *testing.T) {
 	}
 }
 
-// A prefetched secret is what the first request gets, without a read of
-// its own.
-func TestAPrefetchedSecretIsNotReadAgain(t *testing.T) {
-	src, srv := newSource(t)
-	srv.SetSecret("webhook", "s3cr3t")
-
-	src.Prefetch(ctx)
-	v, err := src.Value(ctx)
-
-	if err != nil || v != "s3cr3t" {
-		t.Fatalf("Value = %q, %v", v, err)
-	}
-	if n := srv.SecretReads(); n != 1 {
-		t.Errorf("%d reads, want 1", n)
-	}
-}
-
 // A read that failed is tried again by the next request: a secret created
 // or allowed after the function started is found.
 func TestAFailedReadIsTriedAgain(t *testing.T) {
