@@ -116,7 +116,10 @@ func (c *Client) Call(ctx context.Context, operation string, in, out any) error 
 	for attempt := 1; ; attempt++ {
 		// The retry quota's bookkeeping, as the SDK's clients keep it:
 		// successes refill what retries take.
-		releaseAttempt := c.retryer.GetInitialToken()
+		releaseAttempt, err := c.attemptToken(ctx)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", c.svc.ID, operation, err)
+		}
 		answer, err := c.send(ctx, operation, body, payloadHash)
 		releaseRetry(err)
 		releaseAttempt(err)
@@ -146,6 +149,15 @@ func (c *Client) Call(ctx context.Context, operation string, in, out any) error 
 			return fmt.Errorf("%s %s: %w (not retried: %w)", c.svc.ID, operation, err, ctx.Err())
 		}
 	}
+}
+
+// attemptToken is the retry policy's permission to make an attempt: the
+// adaptive policy makes attempts wait while the service throttles.
+func (c *Client) attemptToken(ctx context.Context) (func(error) error, error) {
+	if r, ok := c.retryer.(aws.RetryerV2); ok {
+		return r.GetAttemptToken(ctx)
+	}
+	return c.retryer.GetInitialToken(), nil
 }
 
 // send makes one attempt and returns the body of a successful answer.

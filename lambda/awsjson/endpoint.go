@@ -21,6 +21,20 @@ var dnsSuffixes = []struct{ regionPrefix, dnsSuffix string }{
 	{"us-isof-", "csp.hci.ic.gov"},
 }
 
+// setting is the first value that one of the configuration's sources of
+// kind S gives, as the SDK's clients read their settings: the environment
+// first, then the shared config files.
+func setting[S, V any](cfg aws.Config, get func(S) (V, bool, error)) (value V, found bool, err error) {
+	for _, src := range cfg.ConfigSources {
+		if s, ok := src.(S); ok {
+			if value, found, err = get(s); err != nil || found {
+				return value, found, err
+			}
+		}
+	}
+	return value, false, nil
+}
+
 // The interfaces through which the SDK's config package hands over what
 // the environment and the shared config files say about endpoints.
 type (
@@ -50,24 +64,26 @@ func resolveEndpoint(ctx context.Context, cfg aws.Config, svc Service) (string, 
 	endpoint := cfg.BaseEndpoint
 	_, global := os.LookupEnv("AWS_ENDPOINT_URL")
 	_, own := os.LookupEnv(svc.EndpointVariable())
-	if (own || !global) && !ignoreConfigured(ctx, cfg) {
-		for _, src := range cfg.ConfigSources {
-			if s, ok := src.(serviceEndpointSource); ok {
-				url, found, err := s.GetServiceBaseEndpoint(ctx, svc.ID)
-				if err != nil {
-					return "", fmt.Errorf("read the configured endpoint of %s: %w", svc.ID, err)
-				}
-				if found {
-					endpoint = &url
-					break
-				}
-			}
+	ignore, _, _ := setting(cfg, func(s ignoreConfiguredEndpointsSource) (bool, bool, error) {
+		return s.GetIgnoreConfiguredEndpoints(ctx)
+	})
+	if (own || !global) && !ignore {
+		url, found, err := setting(cfg, func(s serviceEndpointSource) (string, bool, error) { return s.GetServiceBaseEndpoint(ctx, svc.ID) })
+		if err != nil {
+			return "", fmt.Errorf("read the configured endpoint of %s: %w", svc.ID, err)
+		}
+		if found {
+			endpoint = &url
 		}
 	}
 	if endpoint != nil {
 		return *endpoint, nil
 	}
-	if useFIPS(ctx, cfg) || useDualStack(ctx, cfg) {
+	fips, _, _ := setting(cfg, func(s fipsSource) (aws.FIPSEndpointState, bool, error) { return s.GetUseFIPSEndpoint(ctx) })
+	dualStack, _, _ := setting(cfg, func(s dualStackSource) (aws.DualStackEndpointState, bool, error) {
+		return s.GetUseDualStackEndpoint(ctx)
+	})
+	if fips == aws.FIPSEndpointStateEnabled || dualStack == aws.DualStackEndpointStateEnabled {
 		return "", fmt.Errorf("%s: FIPS and dual-stack endpoints are not resolved by this function: "+
 			"name the endpoint in %s", svc.ID, svc.EndpointVariable())
 	}
@@ -85,37 +101,4 @@ func resolveEndpoint(ctx context.Context, cfg aws.Config, svc Service) (string, 
 // endpoint, as AWS_ENDPOINT_URL_DYNAMODB.
 func (s Service) EndpointVariable() string {
 	return "AWS_ENDPOINT_URL_" + strings.ReplaceAll(strings.ToUpper(s.ID), " ", "_")
-}
-
-func ignoreConfigured(ctx context.Context, cfg aws.Config) bool {
-	for _, src := range cfg.ConfigSources {
-		if s, ok := src.(ignoreConfiguredEndpointsSource); ok {
-			if v, found, err := s.GetIgnoreConfiguredEndpoints(ctx); err == nil && found {
-				return v
-			}
-		}
-	}
-	return false
-}
-
-func useFIPS(ctx context.Context, cfg aws.Config) bool {
-	for _, src := range cfg.ConfigSources {
-		if s, ok := src.(fipsSource); ok {
-			if v, found, err := s.GetUseFIPSEndpoint(ctx); err == nil && found {
-				return v == aws.FIPSEndpointStateEnabled
-			}
-		}
-	}
-	return false
-}
-
-func useDualStack(ctx context.Context, cfg aws.Config) bool {
-	for _, src := range cfg.ConfigSources {
-		if s, ok := src.(dualStackSource); ok {
-			if v, found, err := s.GetUseDualStackEndpoint(ctx); err == nil && found {
-				return v == aws.DualStackEndpointStateEnabled
-			}
-		}
-	}
-	return false
 }
