@@ -662,10 +662,20 @@ func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 	emu := startEmulator(t, srv, "RENDER_TABLE="+db.NewRenderTable(t), "AWS_ENDPOINT_URL_DYNAMODB="+db.URL,
 		"WEBHOOK_SECRET_ARN="+secretARN, "AWS_ENDPOINT_URL_SECRETS_MANAGER="+srv.URL(), "AWS_ENDPOINT_URL_EVENTBRIDGE="+srv.URL())
 
+	// The secret is read on first use, not at start-up.
+	if resp, body := emu.invoke(t, apiEvent("GET /renders", "", nil, nil)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("list: %d %v", resp.StatusCode, body)
+	}
+	if n := srv.SecretReads(); n != 0 {
+		t.Errorf("the secret was read %d times before a request needed it", n)
+	}
 	start := startEvent(`{"composition":"MyComp"}`)
 	start.RequestContext.DomainName, start.RequestContext.Stage = "abc123.execute-api.us-east-1.amazonaws.com", "$default"
 	if resp, body := emu.invoke(t, start); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("start: %d %v", resp.StatusCode, body)
+	}
+	if n := srv.SecretReads(); n != 1 {
+		t.Errorf("the secret was read %d times by the first start, want once", n)
 	}
 	var payload struct{ Webhook struct{ URL, Secret string } }
 	json.Unmarshal(srv.Invocations()[0].Payload, &payload)
