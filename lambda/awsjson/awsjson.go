@@ -1,6 +1,7 @@
 // Package awsjson calls AWS services that speak the AWS JSON protocol
-// (DynamoDB, Secrets Manager, EventBridge) with the SDK's configuration:
-// its credentials, SigV4 signer, HTTP client, endpoints and retry policy.
+// (DynamoDB, Secrets Manager, EventBridge) with the SDK's configuration and
+// parts: its credentials, SigV4 signer, HTTP client and retry policy, and
+// the endpoints its clients would choose.
 //
 // It stands in for the SDK's clients of those services because the
 // function uses a handful of their operations, and linking the clients
