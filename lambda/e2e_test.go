@@ -34,6 +34,8 @@ import (
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/lambda/awsjson"
+	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 )
@@ -155,13 +157,13 @@ func freeAddr(tb testing.TB) string {
 
 // startEmulator runs the emulator with the function's environment pointed at
 // srv. It is stopped, with the bootstrap, when the test ends, failed or not.
-func startEmulator(tb testing.TB, srv *standin.Server, env ...string) *emulator {
+func startEmulator(tb testing.TB, srv *standin.Server, vars ...string) *emulator {
 	tb.Helper()
 	// A port found free can be taken before the emulator binds it, by any
 	// connection's ephemeral port: the emulator then exits, and is started
 	// again on others.
 	for attempt := 1; ; attempt++ {
-		e, err := tryEmulator(tb, srv, env...)
+		e, err := tryEmulator(tb, srv, vars...)
 		if err == nil {
 			return e
 		}
@@ -173,7 +175,7 @@ func startEmulator(tb testing.TB, srv *standin.Server, env ...string) *emulator 
 
 var errPortTaken = errors.New("a port of the emulator was taken")
 
-func tryEmulator(tb testing.TB, srv *standin.Server, env ...string) (*emulator, error) {
+func tryEmulator(tb testing.TB, srv *standin.Server, vars ...string) (*emulator, error) {
 	tb.Helper()
 	addr, apiAddr := freeAddr(tb), freeAddr(tb)
 	cmd := exec.Command(rieBin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrapBin)
@@ -191,7 +193,7 @@ func tryEmulator(tb testing.TB, srv *standin.Server, env ...string) (*emulator, 
 		"REMOTION_FUNCTION_NAME=" + e2eFunctionName,
 		"REMOTION_REGION=" + standin.Region,
 		"REMOTION_SERVE_URL=" + e2eServeURL,
-	}, env...)
+	}, vars...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// Its own process group, so that stopping it stops the bootstrap too.
@@ -504,11 +506,11 @@ func BenchmarkColdStart(b *testing.B) {
 			b.Run(recordsName(records)+"/"+first.name, func(b *testing.B) {
 				srv := standin.Start(standin.NewRenders(e2eBucket))
 				defer srv.Close()
-				env := recordsEnv(b, srv, records)
+				vars := recordsEnv(b, srv, records)
 				var samples []time.Duration
 				for b.Loop() {
 					begin := time.Now()
-					emu := startEmulator(b, srv, env...)
+					emu := startEmulator(b, srv, vars...)
 					if resp, _ := emu.invoke(b, first.event); resp.StatusCode != first.status {
 						b.Fatalf("status %d, want %d", resp.StatusCode, first.status)
 					}
@@ -565,8 +567,15 @@ func recordsEnv(b *testing.B, srv *standin.Server, records bool) []string {
 	}
 	db := dynalite.Shared(b)
 	srv.SetSecret("webhook", "bench-secret")
-	return []string{"RENDER_TABLE=" + db.NewRenderTable(b), "AWS_ENDPOINT_URL_DYNAMODB=" + db.URL,
-		"WEBHOOK_SECRET_ARN=webhook", "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.URL(), "AWS_ENDPOINT_URL_EVENTBRIDGE=" + srv.URL()}
+	return trackingEnv(db, db.NewRenderTable(b), srv, "webhook")
+}
+
+// trackingEnv is the environment of a deployment with render tracking: the
+// table on db, and the webhook secret secretID and the bus on srv.
+func trackingEnv(db *dynalite.Server, table string, srv *standin.Server, secretID string) []string {
+	return []string{env.RenderTable + "=" + table, awsjson.DynamoDB.EndpointVariable() + "=" + db.URL,
+		env.WebhookSecretARN + "=" + secretID, awsjson.SecretsManager.EndpointVariable() + "=" + srv.URL(),
+		awsjson.EventBridge.EndpointVariable() + "=" + srv.URL()}
 }
 
 func reportPercentiles(b *testing.B, samples []time.Duration) {
@@ -610,7 +619,7 @@ func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
 		return standin.Reply{Body: vectors.Read(t, "progress-done.json")}
 	})
 	t.Cleanup(srv.Close)
-	emu := startEmulator(t, srv, "RENDER_TABLE="+tableName, "AWS_ENDPOINT_URL_DYNAMODB="+db.URL)
+	emu := startEmulator(t, srv, env.RenderTable+"="+tableName, awsjson.DynamoDB.EndpointVariable()+"="+db.URL)
 	start := startEvent(`{"composition":"MyComp"}`)
 	start.Headers["idempotency-key"] = "order-42"
 	start.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
@@ -659,8 +668,7 @@ func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 	t.Cleanup(srv.Close)
 	const secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf"
 	srv.SetSecret(secretARN, vectors.Secret)
-	emu := startEmulator(t, srv, "RENDER_TABLE="+db.NewRenderTable(t), "AWS_ENDPOINT_URL_DYNAMODB="+db.URL,
-		"WEBHOOK_SECRET_ARN="+secretARN, "AWS_ENDPOINT_URL_SECRETS_MANAGER="+srv.URL(), "AWS_ENDPOINT_URL_EVENTBRIDGE="+srv.URL())
+	emu := startEmulator(t, srv, trackingEnv(db, db.NewRenderTable(t), srv, secretARN)...)
 
 	// The secret is read on first use, not at start-up.
 	if resp, body := emu.invoke(t, apiEvent("GET /renders", "", nil, nil)); resp.StatusCode != http.StatusOK {
@@ -717,8 +725,7 @@ func BenchmarkWarmWebhook(b *testing.B) {
 	srv := standin.Start(standin.NewRenders(e2eBucket))
 	defer srv.Close()
 	srv.SetSecret("webhook", vectors.Secret)
-	emu := startEmulator(b, srv, "RENDER_TABLE="+table, "AWS_ENDPOINT_URL_DYNAMODB="+db.URL,
-		"WEBHOOK_SECRET_ARN=webhook", "AWS_ENDPOINT_URL_SECRETS_MANAGER="+srv.URL(), "AWS_ENDPOINT_URL_EVENTBRIDGE="+srv.URL())
+	emu := startEmulator(b, srv, trackingEnv(db, table, srv, "webhook")...)
 	emu.invoke(b, startEvent(`{"composition":"MyComp"}`)) // initialize
 	var samples []time.Duration
 	n := 0
