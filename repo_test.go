@@ -93,7 +93,7 @@ func TestPackagesLinkOnlyWhatTheyNeed(t *testing.T) {
 	}{
 		{".", []string{"github.com/aws/aws-sdk-go-v2/service/", "github.com/aws/aws-lambda-go"}},
 		{"./config", []string{"github.com/", "remotion-lambda-iam/stacks"}},
-		{"./lambda/api/wire", []string{"github.com/"}},
+		{"./contract/renderapi", []string{"github.com/"}},
 		{"./lambda/env", []string{"github.com/"}},
 		{"./lambda/remotion/render", []string{"github.com/"}},
 		{"./lambda/records/table", []string{"github.com/"}},

@@ -30,10 +30,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
-	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/awsjson"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/records"
@@ -733,7 +733,7 @@ func BenchmarkWarmWebhook(b *testing.B) {
 		b.StopTimer()
 		n++
 		id := fmt.Sprintf("hook%06d", n)
-		store.Create(context.Background(), wire.Render{RenderID: id, BucketName: e2eBucket, CreatedAt: time.Now(), State: wire.StateRendering})
+		store.Create(context.Background(), renderapi.Render{RenderID: id, BucketName: e2eBucket, CreatedAt: time.Now(), State: renderapi.StateRendering})
 		body := strings.Replace(vectors.Vectors["success"].Body, e2eRenderID, id, 1)
 		mac := hmac.New(sha512.New, []byte(vectors.Secret))
 		mac.Write([]byte(body))

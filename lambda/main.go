@@ -16,11 +16,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"remotion-lambda-iam/lambda/api"
-	"remotion-lambda-iam/lambda/awsjson"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/eventbus"
+	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 	"remotion-lambda-iam/lambda/secret"
@@ -72,6 +75,7 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 			cfg.ServeURLAllowList = append(cfg.ServeURLAllowList, strings.TrimSpace(p))
 		}
 	}
+	var lc lifecycle.Config
 	if table := os.Getenv(env.RenderTable); table != "" {
 		days := env.DefaultRenderRecordDays
 		if v := os.Getenv(env.RenderRecordDays); v != "" {
@@ -79,23 +83,11 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 				return nil, fmt.Errorf("%s=%q is not a positive number of days", env.RenderRecordDays, v)
 			}
 		}
-		db, err := awsjson.New(ctx, awsCfg, awsjson.DynamoDB)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Records = records.New(db, table, time.Duration(days)*24*time.Hour)
+		lc.Records = records.New(dynamodb.NewFromConfig(awsCfg), table, time.Duration(days)*24*time.Hour)
 		if arn := os.Getenv(env.WebhookSecretARN); arn != "" {
-			sm, err := awsjson.New(ctx, awsCfg, awsjson.SecretsManager)
-			if err != nil {
-				return nil, err
-			}
-			eb, err := awsjson.New(ctx, awsCfg, awsjson.EventBridge)
-			if err != nil {
-				return nil, err
-			}
-			cfg.WebhookSecret = secret.New(sm, arn)
-			cfg.Events = eventbus.New(eb, os.Getenv(env.EventBusName))
+			lc.WebhookSecret = secret.New(secretsmanager.NewFromConfig(awsCfg), arn)
+			lc.Events = eventbus.New(eventbridge.NewFromConfig(awsCfg), os.Getenv(env.EventBusName))
 		}
 	}
-	return api.New(client, cfg, log)
+	return api.New(lifecycle.New(client, lc, log), cfg, log)
 }

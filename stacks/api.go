@@ -12,6 +12,15 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"remotion-lambda-iam/config"
+	"remotion-lambda-iam/contract/renderapi"
+)
+
+// cdk-nag's findings on routes without an authorizer, and why they stand.
+var (
+	unauthenticatedFinding = finding{"AwsSolutions-APIG4", "",
+		"Authorization is off because the deployment set apiAuthorization=none explicitly, and synthesis warns about it; for use behind something that authenticates callers."}
+	webhookFinding = finding{"AwsSolutions-APIG4", "",
+		"Remotion's completion webhook cannot carry IAM or JWT credentials; the function verifies its HMAC-SHA512 signature over the raw body with a secret only the stack and Remotion hold, before reading it, and the route has its own lower throttle."}
 )
 
 // accessLogFormat is one JSON object per request, with HTTP API context
@@ -60,58 +69,43 @@ func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.A
 			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 		})
 	authorizer := newAuthorizer(scope, cfg)
-	type route struct {
-		path   string
-		method awsapigatewayv2.HttpMethod
-		scopes []string // JWT scopes the route requires, beyond a valid token
-	}
-	routes := []route{
-		{"/renders", awsapigatewayv2.HttpMethod_POST, nil},
-		{"/renders/{renderId}", awsapigatewayv2.HttpMethod_GET, nil},
-	}
-	if records {
-		routes = append(routes, route{"/renders", awsapigatewayv2.HttpMethod_GET, nil})
-		switch {
-		case cfg.Authorization == config.AuthIAM:
-			routes = append(routes, route{"/renders/all", awsapigatewayv2.HttpMethod_GET, nil})
-		case cfg.Authorization == config.AuthJWT && cfg.JWTAdminScope != "":
-			routes = append(routes, route{"/renders/all", awsapigatewayv2.HttpMethod_GET, []string{cfg.JWTAdminScope}})
+	for _, r := range renderapi.Routes {
+		if r.Records && !records {
+			continue
 		}
-	}
-	for _, r := range routes {
 		options := &awsapigatewayv2.AddRoutesOptions{
-			Path:        jsii.String(r.path),
-			Methods:     &[]awsapigatewayv2.HttpMethod{r.method},
+			Path:        jsii.String(r.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 			Integration: integration,
 			Authorizer:  authorizer,
 		}
-		if r.scopes != nil {
-			options.AuthorizationScopes = jsii.Strings(r.scopes...)
+		var finding *finding
+		switch r.Access {
+		case renderapi.Operators:
+			switch {
+			case cfg.Authorization == config.AuthJWT && cfg.JWTAdminScope != "":
+				options.AuthorizationScopes = jsii.Strings(cfg.JWTAdminScope)
+			case cfg.Authorization != config.AuthIAM:
+				continue // no way to tell an operator from any caller
+			}
+		case renderapi.Signed:
+			// Remotion's render function can neither sign SigV4 nor hold a
+			// JWT: the webhook's HMAC signature, checked before anything
+			// else, is what protects this route, and its own throttle
+			// bounds forgeries.
+			options.Authorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
+			finding = &webhookFinding
+			stage.Node().DefaultChild().(awscdk.CfnResource).AddPropertyOverride(
+				jsii.String("RouteSettings."+r.Key()), webhookThrottle(cfg))
 		}
-		added := api.AddRoutes(options)
-		if cfg.Authorization == config.AuthNone {
-			for _, r := range *added {
-				accept(r, finding{"AwsSolutions-APIG4", "",
-					"Authorization is off because the deployment set apiAuthorization=none explicitly, and synthesis warns about it; for use behind something that authenticates callers."})
+		if cfg.Authorization == config.AuthNone && finding == nil {
+			finding = &unauthenticatedFinding
+		}
+		for _, added := range *api.AddRoutes(options) {
+			if finding != nil {
+				accept(added, *finding)
 			}
 		}
-	}
-	if records {
-		// Remotion's render function can neither sign SigV4 nor hold a JWT:
-		// the webhook's HMAC signature, checked before anything else, is
-		// what protects this route, and its own throttle bounds forgeries.
-		added := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path:        jsii.String("/webhooks/remotion"),
-			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
-			Integration: integration,
-			Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
-		})
-		for _, r := range *added {
-			accept(r, finding{"AwsSolutions-APIG4", "",
-				"Remotion's completion webhook cannot carry IAM or JWT credentials; the function verifies its HMAC-SHA512 signature over the raw body with a secret only the stack and Remotion hold, before reading it, and the route has its own lower throttle."})
-		}
-		stage.Node().DefaultChild().(awscdk.CfnResource).AddPropertyOverride(
-			jsii.String("RouteSettings.POST /webhooks/remotion"), webhookThrottle(cfg))
 	}
 	return api
 }

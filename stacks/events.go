@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"remotion-lambda-iam/config"
+	"remotion-lambda-iam/contract/renderevent"
 )
 
 // webhooks is what the function needs to receive Remotion's completion
@@ -39,7 +40,7 @@ func newWebhooks(scope constructs.Construct, cfg config.Records, role awsiam.IRo
 	}))
 	name := cfg.EventBusName
 	if name == "" {
-		name = "default"
+		name = renderevent.DefaultBus
 	}
 	bus := awsevents.EventBus_FromEventBusName(scope, jsii.String("EventBus"), jsii.String(name))
 	bus.GrantPutEventsTo(role, nil)
@@ -60,7 +61,7 @@ func newRenderEmails(scope constructs.Construct, bus awsevents.IEventBus, addres
 	rule := awsevents.NewRule(scope, jsii.String("RenderOutcomeEmails"), &awsevents.RuleProps{
 		Description:  jsii.String("Emails the outcome of every render"),
 		EventBus:     bus,
-		EventPattern: &awsevents.EventPattern{Source: jsii.Strings("remotion.render")},
+		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(renderevent.Source)},
 	})
 	rule.AddTarget(awseventstargets.NewSnsTopic(topic, &awseventstargets.SnsTopicProps{
 		Message: awsevents.RuleTargetInput_FromText(jsii.String(

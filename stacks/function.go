@@ -17,14 +17,10 @@ import (
 	"remotion-lambda-iam/lambda/env"
 )
 
-// Function settings. Memory: the function only encodes JSON and makes two
-// HTTPS calls, and 256 MB gives it enough CPU to answer in milliseconds.
-// Timeout: below the 30 s an API Gateway integration waits, so that a slow
-// render function gets a JSON 504 from the function, not a bare 503.
-const (
-	functionMemoryMB       = 256
-	functionTimeoutSeconds = 28
-)
+// functionMemoryMB: the function only encodes JSON and makes a few HTTPS
+// calls, and 256 MB gives it enough CPU to answer in milliseconds. Its
+// timeout is env.FunctionTimeout.
+const functionMemoryMB = 256
 
 type triggerFunctionProps struct {
 	config   config.Config
@@ -81,7 +77,7 @@ func newTriggerFunction(scope constructs.Construct, props triggerFunctionProps) 
 		Code:          goFunctionCode(props.dir),
 		Role:          props.role,
 		MemorySize:    jsii.Number(functionMemoryMB),
-		Timeout:       awscdk.Duration_Seconds(jsii.Number(functionTimeoutSeconds)),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(env.FunctionTimeout.Seconds())),
 		LogGroup:      logGroup,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		Environment:   &environment,

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/contract/renderapi"
 )
 
 const barWidth = 30
@@ -30,7 +30,7 @@ func newProgressBar(w io.Writer) *progressBar {
 	return &progressBar{w: w, terminal: terminal, last: -1}
 }
 
-func (b *progressBar) update(p *wire.Progress) {
+func (b *progressBar) update(p *renderapi.Progress) {
 	percent := int(p.OverallProgress * 100)
 	percent = max(0, min(100, percent))
 	line := fmt.Sprintf("%3d%%  %d frames  %s", percent, p.FramesRendered, p.Costs.DisplayCost)

@@ -5,15 +5,15 @@ import (
 	"strings"
 	"testing"
 
-	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/contract/renderapi"
 )
 
 func TestBarRedrawsInPlaceOnATerminal(t *testing.T) {
 	var out bytes.Buffer
 	b := &progressBar{w: &out, terminal: true, last: -1}
 
-	b.update(&wire.Progress{State: wire.StateRendering, OverallProgress: 0.5, FramesRendered: 20})
-	b.update(&wire.Progress{State: wire.StateDone, OverallProgress: 1, FramesRendered: 40})
+	b.update(&renderapi.Progress{State: renderapi.StateRendering, OverallProgress: 0.5, FramesRendered: 20})
+	b.update(&renderapi.Progress{State: renderapi.StateDone, OverallProgress: 1, FramesRendered: 40})
 	b.finish()
 
 	got := out.String()
@@ -30,7 +30,7 @@ func TestBarWritesALinePerPercentElsewhere(t *testing.T) {
 	b := &progressBar{w: &out, last: -1}
 
 	for _, p := range []float64{0, 0.001, 0.5, 0.504, 1} {
-		b.update(&wire.Progress{State: wire.StateRendering, OverallProgress: p})
+		b.update(&renderapi.Progress{State: renderapi.StateRendering, OverallProgress: p})
 	}
 
 	if lines := strings.Count(out.String(), "\n"); lines != 3 {

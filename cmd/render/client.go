@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/contract/renderapi"
 )
 
 // client calls the render API with requests signed by SigV4, from the
@@ -57,7 +57,7 @@ func newClient(apiURL string, cfg aws.Config) (*client, error) {
 // apiError is an error answer of the API.
 type apiError struct {
 	Status     int
-	Detail     wire.Error
+	Detail     renderapi.Error
 	RetryAfter time.Duration // from the Retry-After header, if any
 }
 
@@ -76,9 +76,9 @@ const startAttempts = 4
 // start sends POST /renders with key, again after a 5xx, a 429, a 409
 // idempotency_in_progress or a network failure, backing off between
 // attempts, and says so on log.
-func (c *client) start(ctx context.Context, body []byte, key string, log io.Writer) (*wire.StartResponse, error) {
-	header := http.Header{wire.HeaderIdempotencyKey: {key}}
-	var res wire.StartResponse
+func (c *client) start(ctx context.Context, body []byte, key string, log io.Writer) (*renderapi.StartResponse, error) {
+	header := http.Header{renderapi.HeaderIdempotencyKey: {key}}
+	var res renderapi.StartResponse
 	for attempt := 1; ; attempt++ {
 		err := c.do(ctx, http.MethodPost, "/renders", nil, header, body, &res)
 		if err == nil {
@@ -109,7 +109,7 @@ func retryable(err error, attempt int) (time.Duration, bool) {
 		return wait, true // the network: the key makes a repeat safe
 	}
 	switch {
-	case ae.Detail.Code == wire.CodeIdempotencyInProgress || ae.Status == http.StatusTooManyRequests:
+	case ae.Detail.Code == renderapi.CodeIdempotencyInProgress || ae.Status == http.StatusTooManyRequests:
 		if ae.RetryAfter > 0 {
 			wait = ae.RetryAfter
 		}
@@ -121,7 +121,7 @@ func retryable(err error, attempt int) (time.Duration, bool) {
 }
 
 // list reads a page of the caller's renders, or everyone's.
-func (c *client) list(ctx context.Context, everyone bool, limit int, cursor string) (*wire.RenderList, error) {
+func (c *client) list(ctx context.Context, everyone bool, limit int, cursor string) (*renderapi.RenderList, error) {
 	path := "/renders"
 	if everyone {
 		path = "/renders/all"
@@ -130,15 +130,15 @@ func (c *client) list(ctx context.Context, everyone bool, limit int, cursor stri
 	if cursor != "" {
 		query.Set("cursor", cursor)
 	}
-	var res wire.RenderList
+	var res renderapi.RenderList
 	if err := c.do(ctx, http.MethodGet, path, query, nil, nil, &res); err != nil {
 		return nil, fmt.Errorf("list renders: %w", err)
 	}
 	return &res, nil
 }
 
-func (c *client) progress(ctx context.Context, renderID, bucket string) (*wire.Progress, error) {
-	var res wire.Progress
+func (c *client) progress(ctx context.Context, renderID, bucket string) (*renderapi.Progress, error) {
+	var res renderapi.Progress
 	if err := c.do(ctx, http.MethodGet, "/renders/"+url.PathEscape(renderID), url.Values{"bucket": {bucket}}, nil, nil, &res); err != nil {
 		return nil, fmt.Errorf("render progress: %w", err)
 	}
@@ -178,7 +178,7 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if resp.StatusCode >= 300 {
 		var e struct {
-			wire.ErrorResponse
+			renderapi.ErrorResponse
 			// API Gateway's own refusals (IAM, throttling) say only this.
 			Message string `json:"message"`
 		}
@@ -188,7 +188,7 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 			ae.RetryAfter = time.Duration(s) * time.Second
 		}
 		if ae.Detail.Code == "" {
-			ae.Detail.Code, ae.Detail.Message = wire.ErrorCode(http.StatusText(resp.StatusCode)), e.Message
+			ae.Detail.Code, ae.Detail.Message = renderapi.ErrorCode(http.StatusText(resp.StatusCode)), e.Message
 		}
 		if ae.Detail.Message == "" {
 			ae.Detail.Message = strings.TrimSpace(string(raw))

@@ -28,7 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/google/uuid"
 
-	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/contract/renderapi"
 )
 
 // Exit codes.
@@ -185,7 +185,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // requestBody builds the body of POST /renders from the flags.
 func requestBody(o options, stdin io.Reader) ([]byte, error) {
-	var req wire.StartRequest
+	var req renderapi.StartRequest
 	// -option values are read as the API reads them, so that a misspelled
 	// option fails here rather than after a round trip.
 	extra, _ := json.Marshal(o.extra)
@@ -254,7 +254,7 @@ func watch(ctx context.Context, c *client, renderID, bucket string, interval tim
 		}
 		bar.update(p)
 		switch p.State {
-		case wire.StateDone:
+		case renderapi.StateDone:
 			bar.finish()
 			switch {
 			case p.Output != nil:
@@ -263,7 +263,7 @@ func watch(ctx context.Context, c *client, renderID, bucket string, interval tim
 				fmt.Fprintln(stdout, *p.OutputFile)
 			}
 			return exitDone
-		case wire.StateFailed:
+		case renderapi.StateFailed:
 			bar.finish()
 			fmt.Fprintf(bar.w, "render %s failed:\n", renderID)
 			for _, e := range p.Errors {

@@ -19,11 +19,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
-	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 )
@@ -131,12 +131,12 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && r.URL.Path == "/renders":
 		f.bodies = append(f.bodies, body)
 		f.keys = append(f.keys, r.Header.Get("Idempotency-Key"))
-		req.RouteKey = wire.RouteStart
+		req.RouteKey = renderapi.RouteStart
 	case r.Method == http.MethodGet && r.URL.Path == "/renders":
-		req.RouteKey = wire.RouteList
+		req.RouteKey = renderapi.RouteList
 	case r.Method == http.MethodGet && isRender:
 		f.gets++
-		req.RouteKey = wire.RouteProgress
+		req.RouteKey = renderapi.RouteProgress
 		req.PathParameters = map[string]string{"renderId": id}
 	default:
 		req.RouteKey = r.Method + " " + r.URL.Path

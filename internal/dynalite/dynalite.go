@@ -1,6 +1,6 @@
 // Package dynalite runs dynalite, a DynamoDB implementation from the npm
 // registry, on a free loopback port, so that tests read and write a real
-// table through the function's own client, and check it with the AWS SDK's.
+// table through the AWS SDK's DynamoDB client, as the function does.
 // It is fetched with npx into npm's cache, outside the module tree.
 package dynalite
 
@@ -26,7 +26,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"remotion-lambda-iam/lambda/awsjson"
 	"remotion-lambda-iam/lambda/records/table"
 )
 
@@ -179,18 +178,8 @@ func (s *Server) Close() {
 	os.RemoveAll(s.cmd.Dir)
 }
 
-// Client is the function's DynamoDB client, talking to s.
-func (s *Server) Client(tb testing.TB) *awsjson.Client {
-	tb.Helper()
-	c, err := awsjson.New(context.Background(), s.AWSConfig(), awsjson.DynamoDB)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
-}
-
-// SDKClient is a DynamoDB client of the SDK, talking to s.
-func (s *Server) SDKClient() *dynamodb.Client {
+// Client is a DynamoDB client of the SDK, talking to s.
+func (s *Server) Client() *dynamodb.Client {
 	return dynamodb.NewFromConfig(s.AWSConfig())
 }
 
@@ -210,7 +199,7 @@ var tables atomic.Int64
 func (s *Server) NewRenderTable(t testing.TB) string {
 	t.Helper()
 	name := fmt.Sprintf("renders-%d-%d", os.Getpid(), tables.Add(1))
-	db := s.SDKClient()
+	db := s.Client()
 	if _, err := db.CreateTable(context.Background(), RenderTableInput(name)); err != nil {
 		t.Fatalf("create table %s: %v\n%s", name, err, s.state())
 	}

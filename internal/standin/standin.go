@@ -5,7 +5,6 @@
 package standin
 
 import (
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -15,14 +14,12 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"remotion-lambda-iam/lambda/awsjson"
 )
 
 // Region is the region the stand-in's configuration uses.
@@ -143,17 +140,6 @@ func (s *Server) AWSConfig() aws.Config {
 			})
 		},
 	}
-}
-
-// Client is the function's client of svc (Secrets Manager or EventBridge),
-// talking to the stand-in.
-func (s *Server) Client(tb testing.TB, svc awsjson.Service) *awsjson.Client {
-	tb.Helper()
-	c, err := awsjson.New(context.Background(), s.AWSConfig(), svc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
 }
 
 // AddBucket makes a bucket exist in region.

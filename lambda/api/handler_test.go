@@ -13,10 +13,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
-	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/remotion"
 )
@@ -56,7 +56,7 @@ func newFixture(t testing.TB, cfg api.Config, respond func(standin.Invocation) s
 
 func post(body string) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{
-		RouteKey: wire.RouteStart,
+		RouteKey: renderapi.RouteStart,
 		RawPath:  "/renders",
 		Headers:  map[string]string{"content-type": "application/json"},
 		Body:     body,
@@ -69,7 +69,7 @@ func post(body string) events.APIGatewayV2HTTPRequest {
 
 func get(id string, query map[string]string) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{
-		RouteKey:              wire.RouteProgress,
+		RouteKey:              renderapi.RouteProgress,
 		RawPath:               "/renders/" + id,
 		PathParameters:        map[string]string{"renderId": id},
 		QueryStringParameters: query,
@@ -397,7 +397,7 @@ func TestUpstreamFailuresMapToStatusAndCode(t *testing.T) {
 
 				code, _, message := errorOf(body)
 				want := tt.code
-				if req.RouteKey == wire.RouteStart && tt.startCode != "" {
+				if req.RouteKey == renderapi.RouteStart && tt.startCode != "" {
 					want = tt.startCode
 				}
 				if status != tt.status || code != want {
@@ -443,7 +443,7 @@ func TestEachRequestIsLoggedOnceWithoutItsBody(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
 		t.Fatalf("log line is not JSON: %v", err)
 	}
-	for k, want := range map[string]any{"route": wire.RouteStart, "status": 202.0, "renderId": renderID, "requestId": "req-1"} {
+	for k, want := range map[string]any{"route": renderapi.RouteStart, "status": 202.0, "renderId": renderID, "requestId": "req-1"} {
 		if entry[k] != want {
 			t.Errorf("log %s = %v, want %v", k, entry[k], want)
 		}

@@ -12,11 +12,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
-	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/records"
 )
 
@@ -70,7 +70,7 @@ func TestAStartedRenderIsRecordedWithWhoStartedIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.RequestedBy != alice || r.Composition != "MyComp" || r.ServeURL != serveURL || r.BucketName != bucket ||
-		r.RequestID != "req-1" || r.State != wire.StateRendering || time.Since(r.CreatedAt) > time.Minute {
+		r.RequestID != "req-1" || r.State != renderapi.StateRendering || time.Since(r.CreatedAt) > time.Minute {
 		t.Errorf("record %+v", r)
 	}
 }
@@ -93,11 +93,11 @@ func TestListsAreTheCallersOwnOrEveryones(t *testing.T) {
 	f, store := tracked(t, standin.Always(started))
 	now := time.Now()
 	for i, r := range []struct{ id, by string }{{"a1", alice}, {"b1", bob}, {"a2", alice}} {
-		store.Create(context.Background(), wire.Render{RenderID: r.id, RequestedBy: r.by, CreatedAt: now.Add(time.Duration(i) * time.Second), State: wire.StateRendering})
+		store.Create(context.Background(), renderapi.Render{RenderID: r.id, RequestedBy: r.by, CreatedAt: now.Add(time.Duration(i) * time.Second), State: renderapi.StateRendering})
 	}
 
-	_, own := f.do(t, as(alice, list(wire.RouteList, nil)))
-	_, all := f.do(t, as(bob, list(wire.RouteListAll, map[string]string{"limit": "2"})))
+	_, own := f.do(t, as(alice, list(renderapi.RouteList, nil)))
+	_, all := f.do(t, as(bob, list(renderapi.RouteListAll, map[string]string{"limit": "2"})))
 
 	if got := ids(own); got != "a2 a1" {
 		t.Errorf("alice's list: %s, want a2 a1", got)
@@ -105,7 +105,7 @@ func TestListsAreTheCallersOwnOrEveryones(t *testing.T) {
 	if got := ids(all); got != "a2 b1" || all["nextCursor"] == nil {
 		t.Errorf("everyone's first page: %s (next %v), want a2 b1 and a cursor", got, all["nextCursor"])
 	}
-	_, rest := f.do(t, as(bob, list(wire.RouteListAll, map[string]string{"limit": "2", "cursor": all["nextCursor"].(string)})))
+	_, rest := f.do(t, as(bob, list(renderapi.RouteListAll, map[string]string{"limit": "2", "cursor": all["nextCursor"].(string)})))
 	if got := ids(rest); got != "a1" {
 		t.Errorf("everyone's second page: %s, want a1", got)
 	}
@@ -123,7 +123,7 @@ func ids(body map[string]any) string {
 func TestBadListParametersAreRefused(t *testing.T) {
 	f, _ := tracked(t, standin.Always(started))
 	for _, query := range []map[string]string{{"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"cursor": "nonsense"}} {
-		status, body := f.do(t, as(alice, list(wire.RouteList, query)))
+		status, body := f.do(t, as(alice, list(renderapi.RouteList, query)))
 		if code, field, _ := errorOf(body); status != http.StatusBadRequest || code != "invalid_value" || field == "" {
 			t.Errorf("%v: %d %v", query, status, body)
 		}
@@ -180,7 +180,7 @@ func TestARepeatedKeyReplaysTheFirstAnswer(t *testing.T) {
 	if first.StatusCode != http.StatusAccepted || second.StatusCode != http.StatusAccepted || second.Body != first.Body {
 		t.Errorf("answers %d %s and %d %s", first.StatusCode, first.Body, second.StatusCode, second.Body)
 	}
-	if second.Headers[wire.HeaderReplayed] != "true" || first.Headers[wire.HeaderReplayed] != "" || second.Headers["Location"] != first.Headers["Location"] {
+	if second.Headers[renderapi.HeaderReplayed] != "true" || first.Headers[renderapi.HeaderReplayed] != "" || second.Headers["Location"] != first.Headers["Location"] {
 		t.Errorf("headers %v then %v", first.Headers, second.Headers)
 	}
 	if n := len(f.srv.Invocations()); n != 1 {
@@ -281,7 +281,7 @@ func TestConcurrentRequestsWithOneKeyStartOneRender(t *testing.T) {
 	for i, a := range answers {
 		switch {
 		case a.StatusCode == http.StatusAccepted && strings.Contains(a.Body, `"renderId":"`+renderID+`"`):
-			if a.Headers[wire.HeaderReplayed] == "true" {
+			if a.Headers[renderapi.HeaderReplayed] == "true" {
 				replayed++
 			}
 		case a.StatusCode == http.StatusConflict && strings.Contains(a.Body, "idempotency_in_progress"):

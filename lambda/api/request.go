@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
 
-	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/lambda/remotion/render"
 )
 
@@ -32,10 +32,10 @@ func (h *Handler) decodeStart(req *events.APIGatewayV2HTTPRequest) (*render.Opti
 }
 
 // decodeRequest reads the body of POST /renders as it was sent.
-func (h *Handler) decodeRequest(req *events.APIGatewayV2HTTPRequest) (*wire.StartRequest, *apiError) {
+func (h *Handler) decodeRequest(req *events.APIGatewayV2HTTPRequest) (*renderapi.StartRequest, *apiError) {
 	if ct := header(req.Headers, "content-type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: wire.CodeUnsupportedMediaType,
+			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: renderapi.CodeUnsupportedMediaType,
 				Message: fmt.Sprintf("the body must be JSON: send Content-Type: application/json, not %q", ct)}
 		}
 	}
@@ -43,26 +43,26 @@ func (h *Handler) decodeRequest(req *events.APIGatewayV2HTTPRequest) (*wire.Star
 	if req.IsBase64Encoded {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return nil, &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedBody, Message: "the body is marked base64 but is not valid base64"}
+			return nil, &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeMalformedBody, Message: "the body is marked base64 but is not valid base64"}
 		}
 	}
 	if len(body) > h.cfg.MaxBodyBytes {
-		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: wire.CodeBodyTooLarge,
+		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: renderapi.CodeBodyTooLarge,
 			Message: fmt.Sprintf("the body is %d bytes; the limit is %d: send large inputProps in fewer bytes", len(body), h.cfg.MaxBodyBytes)}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, &apiError{Status: http.StatusBadRequest, Code: wire.CodeEmptyBody,
+		return nil, &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeEmptyBody,
 			Message: `the body is empty: send a JSON object such as {"composition": "MyComp"}`}
 	}
 
-	var sr wire.StartRequest
+	var sr renderapi.StartRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&sr); err != nil {
 		return nil, decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedJSON, Message: "the body has data after its JSON object: send exactly one object"}
+		return nil, &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeMalformedJSON, Message: "the body has data after its JSON object: send exactly one object"}
 	}
 
 	return &sr, nil
@@ -71,7 +71,7 @@ func (h *Handler) decodeRequest(req *events.APIGatewayV2HTTPRequest) (*wire.Star
 // resolve applies the deployment's serve URL and output bucket to a request.
 // Remotion's own rules are checked by the client, which every render passes
 // through; these are the deployment's.
-func (h *Handler) resolve(sr *wire.StartRequest) (*render.Options, *apiError) {
+func (h *Handler) resolve(sr *renderapi.StartRequest) (*render.Options, *apiError) {
 	opts := &sr.Options
 	if aerr := h.applyServeURL(opts); aerr != nil {
 		return nil, aerr
@@ -95,12 +95,12 @@ func decodeError(err error) *apiError {
 	)
 	switch {
 	case errors.As(err, &syntax):
-		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedJSON, Message: fmt.Sprintf("the body is not valid JSON (at byte %d): %v", syntax.Offset, syntax)}
+		return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeMalformedJSON, Message: fmt.Sprintf("the body is not valid JSON (at byte %d): %v", syntax.Offset, syntax)}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedJSON, Message: "the body is not valid JSON: it ends too early"}
+		return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeMalformedJSON, Message: "the body is not valid JSON: it ends too early"}
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return &apiError{Status: http.StatusBadRequest, Code: wire.CodeWrongType, Message: fmt.Sprintf("the body must be a JSON object, not %s", typ.Value)}
+			return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeWrongType, Message: fmt.Sprintf("the body must be a JSON object, not %s", typ.Value)}
 		}
 		// Options are embedded in the request; their path starts with the embedded type's name.
 		field := strings.TrimPrefix(typ.Field, "Options.")
@@ -111,27 +111,27 @@ func decodeError(err error) *apiError {
 		if want == "" {
 			want = "a " + typ.Type.String()
 		}
-		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeWrongType, Field: field,
+		return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeWrongType, Field: field,
 			Message: fmt.Sprintf("%s must be %s, not %s", field, want, typ.Value)}
 	case errors.As(err, &validErr):
 		return validationError(validErr)
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
-		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeUnknownField, Field: name,
+		return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeUnknownField, Field: name,
 			Message: fmt.Sprintf("%q is not an option of this API; see the README for the options it takes", name)}
 	}
-	return &apiError{Status: http.StatusBadRequest, Code: wire.CodeMalformedJSON, Message: "the body is not a valid request: " + err.Error()}
+	return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeMalformedJSON, Message: "the body is not a valid request: " + err.Error()}
 }
 
 func validationError(err error) *apiError {
 	var v *render.ValidationError
 	if !errors.As(err, &v) {
-		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Message: err.Error()}
+		return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeInvalidValue, Message: err.Error()}
 	}
-	code := wire.CodeInvalidValue
+	code := renderapi.CodeInvalidValue
 	if v.Field == "composition" && strings.Contains(v.Message, "required") {
-		code = wire.CodeMissingField
+		code = renderapi.CodeMissingField
 	}
 	return &apiError{Status: http.StatusBadRequest, Code: code, Field: v.Field, Message: v.Message}
 }
@@ -142,14 +142,14 @@ func validationError(err error) *apiError {
 func (h *Handler) applyServeURL(o *render.Options) *apiError {
 	if o.ServeURL == "" {
 		if h.cfg.DefaultServeURL == "" {
-			return &apiError{Status: http.StatusBadRequest, Code: wire.CodeMissingField, Field: "serveUrl",
+			return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeMissingField, Field: "serveUrl",
 				Message: "serveUrl is required: this deployment has no default serve URL (context key serveUrl)"}
 		}
 		o.ServeURL = h.cfg.DefaultServeURL
 		return nil
 	}
 	if !h.serveURLs.allows(o.ServeURL) {
-		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeServeURLNotAllowed, Field: "serveUrl",
+		return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeServeURLNotAllowed, Field: "serveUrl",
 			Message: fmt.Sprintf("serveUrl is not on this deployment's allow-list (%s); leave it out to use the default, or add a pattern with the context key serveUrlAllowList",
 				strings.Join(h.serveURLs.patterns, ", "))}
 	}
@@ -217,20 +217,20 @@ const maxOutputKeyLength = 512
 func (h *Handler) applyOutput(o *render.Options, key *string) *apiError {
 	if h.cfg.OutputBucket == "" {
 		if key != nil {
-			return &apiError{Status: http.StatusBadRequest, Code: wire.CodeNoOutputBucket, Field: "outputKey",
+			return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeNoOutputBucket, Field: "outputKey",
 				Message: "outputKey needs an output bucket, and this deployment has none: leave it out, or deploy with the context key outputBucket"}
 		}
 		return nil
 	}
 	if o.Privacy != "" && o.Privacy != render.PrivacyNoACL {
-		return &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "privacy",
+		return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeInvalidValue, Field: "privacy",
 			Message: fmt.Sprintf(`privacy %q needs ACLs, which the output bucket has disabled: leave privacy out or set it to "no-acl"`, o.Privacy)}
 	}
 	k := "renders/" + uuid.NewString() + "." + o.FileExtension()
 	if key != nil {
 		k = *key
 		if msg := checkOutputKey(k); msg != "" {
-			return &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "outputKey", Message: msg}
+			return &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeInvalidValue, Field: "outputKey", Message: msg}
 		}
 	}
 	o.OutName = &render.OutName{Key: k, BucketName: h.cfg.OutputBucket}
@@ -270,12 +270,12 @@ func validBucket(name string) bool {
 func decodeProgress(req *events.APIGatewayV2HTTPRequest) (renderID, bucket string, aerr *apiError) {
 	renderID = req.PathParameters["renderId"]
 	if !validRenderID(renderID) {
-		return "", "", &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "renderId",
+		return "", "", &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeInvalidValue, Field: "renderId",
 			Message: "renderId must be the render ID that POST /renders returned (lowercase letters and digits)"}
 	}
 	bucket = req.QueryStringParameters["bucket"]
 	if bucket != "" && !validBucket(bucket) {
-		return "", "", &apiError{Status: http.StatusBadRequest, Code: wire.CodeInvalidValue, Field: "bucket",
+		return "", "", &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeInvalidValue, Field: "bucket",
 			Message: "bucket must be the remotionlambda-* bucket that POST /renders returned"}
 	}
 	return renderID, bucket, nil

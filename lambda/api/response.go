@@ -1,30 +1,36 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"remotion-lambda-iam/lambda/api/wire"
+	"remotion-lambda-iam/contract/renderapi"
+	"remotion-lambda-iam/lambda/lifecycle"
+	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
+	"remotion-lambda-iam/lambda/remotion/render"
 )
 
 // apiError is a failed request: the status, a stable code a program can
 // switch on, and a message a person can act on.
 type apiError struct {
-	Status  int
-	Code    wire.ErrorCode
-	Field   string
-	Message string
-	cause   error // logged, never sent
+	Status   int
+	Code     renderapi.ErrorCode
+	Field    string
+	Message  string
+	RenderID string
+	cause    error // logged, never sent
 	// retryAfter, in seconds, is sent as Retry-After.
 	retryAfter int
 }
 
 func errorResponse(e *apiError) events.APIGatewayV2HTTPResponse {
-	resp := jsonResponse(e.Status, wire.ErrorResponse{Error: wire.Error{Code: e.Code, Message: e.Message, Field: e.Field}})
+	resp := jsonResponse(e.Status, renderapi.ErrorResponse{Error: renderapi.Error{Code: e.Code, Message: e.Message, Field: e.Field, RenderID: e.RenderID}})
 	switch {
 	case e.retryAfter > 0:
 		resp.Headers["Retry-After"] = strconv.Itoa(e.retryAfter)
@@ -51,46 +57,153 @@ func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
 	}
 }
 
-func newOutput(bucket, key, url string) *wire.Output {
-	return &wire.Output{Bucket: bucket, Key: key, S3URI: "s3://" + bucket + "/" + key, URL: url}
+// failure maps what the lifecycle or the render function said to a status
+// and code.
+func failure(err error) *apiError {
+	var (
+		verr *render.ValidationError
+		rerr *remotion.Error
+		rend *lifecycle.RenderError
+	)
+	a := &apiError{Status: http.StatusBadGateway, cause: err}
+	if errors.As(err, &rend) {
+		a.RenderID = rend.RenderID
+	}
+	switch {
+	case errors.As(err, &verr):
+		return validationError(verr)
+	case errors.Is(err, lifecycle.ErrKeyReused):
+		a.Status, a.Code, a.Field = http.StatusUnprocessableEntity, renderapi.CodeIdempotencyKeyReused, renderapi.HeaderIdempotencyKey
+		a.Message = "this Idempotency-Key came with another request body before: use a new key for a new render"
+	case errors.Is(err, lifecycle.ErrKeyInProgress):
+		a.Status, a.Code, a.Field, a.retryAfter = http.StatusConflict, renderapi.CodeIdempotencyInProgress, renderapi.HeaderIdempotencyKey, 2
+		a.Message = "the first request with this Idempotency-Key is still starting the render: retry after Retry-After seconds"
+	case errors.Is(err, lifecycle.ErrOutcomeUnknown) && !errors.As(err, &rerr):
+		// A repeat of a key whose start's outcome is unknown.
+		a.Status, a.Code, a.Field = http.StatusConflict, renderapi.CodeStartOutcomeUnknown, renderapi.HeaderIdempotencyKey
+		a.Message = "the first request with this Idempotency-Key may have started the render, and its outcome is unknown: " +
+			"look for it with GET /renders/{renderId} before you start another; this key will not start a second one"
+	case errors.Is(err, lifecycle.ErrRecordsUnavailable):
+		a.Status, a.Code = http.StatusServiceUnavailable, renderapi.CodeRecordsUnavailable
+		a.Message = "the render records could not be read or written: retry shortly"
+	case errors.Is(err, lifecycle.ErrSecretUnavailable):
+		a.Status, a.Code = http.StatusServiceUnavailable, renderapi.CodeSecretUnavailable
+		a.Message = "the webhook secret could not be read, and nothing was started: retry shortly"
+	case errors.Is(err, lifecycle.ErrEventsUnavailable):
+		a.Code, a.Message = renderapi.CodeEventsUnavailable, "the render's event could not be published: send the webhook again"
+	case errors.As(err, &rerr):
+		a.Message = rerr.Message
+		a.Code = upstreamCodes[rerr.Kind]
+		switch rerr.Kind {
+		case remotion.KindThrottled:
+			a.Status = http.StatusTooManyRequests
+		case remotion.KindTimeout:
+			a.Status = http.StatusGatewayTimeout
+		case remotion.KindOutcomeUnknown:
+			if errors.Is(err, context.DeadlineExceeded) {
+				a.Status = http.StatusGatewayTimeout
+			}
+			if a.RenderID != "" {
+				a.Message += ": its record is GET /renders/" + a.RenderID
+			}
+		}
+	default:
+		a.Code, a.Message = renderapi.CodeUpstreamError, "calling the render function failed"
+	}
+	return a
+}
+
+// upstreamCodes name each kind of failure of the render function.
+var upstreamCodes = map[remotion.Kind]renderapi.ErrorCode{
+	remotion.KindUpstream:         renderapi.CodeUpstreamError,
+	remotion.KindVersionMismatch:  renderapi.CodeVersionMismatch,
+	remotion.KindFunctionNotFound: renderapi.CodeRenderFunctionNotFound,
+	remotion.KindAccessDenied:     renderapi.CodeAccessDenied,
+	remotion.KindThrottled:        renderapi.CodeThrottled,
+	remotion.KindTimeout:          renderapi.CodeUpstreamTimeout,
+	remotion.KindRenderRejected:   renderapi.CodeRenderRejected,
+	remotion.KindFunctionCrashed:  renderapi.CodeRenderFunctionError,
+	remotion.KindOutcomeUnknown:   renderapi.CodeStartOutcomeUnknown,
+}
+
+// renderOf is a record as the API shows it.
+func renderOf(r *records.Render) renderapi.Render {
+	out := renderapi.Render{
+		RenderID:         r.RenderID,
+		RemotionRenderID: r.RemotionRenderID,
+		BucketName:       r.BucketName,
+		Composition:      r.Composition,
+		ServeURL:         r.ServeURL,
+		Output:           lifecycle.OutputOf(r),
+		RequestedBy:      r.RequestedBy,
+		RequestID:        r.RequestID,
+		CreatedAt:        r.CreatedAt,
+		State:            renderapi.State(r.State),
+		FinishedAt:       r.FinishedAt,
+		TimeToFinishMs:   r.TimeToFinishMs,
+		Errors:           r.Errors,
+		Costs:            lifecycle.CostsOf(r.Costs),
+	}
+	if r.OutputFile != "" {
+		out.OutputFile = &r.OutputFile
+	}
+	return out
+}
+
+// progressOf answers GET /renders/{renderId}: from Remotion's answer where
+// there is one, from the record otherwise.
+func progressOf(renderID, bucket string, p *lifecycle.Progress) renderapi.Progress {
+	out := renderapi.Progress{RenderID: renderID, RemotionRenderID: renderID, BucketName: bucket, Errors: []renderapi.RenderError{}}
+	if r := p.Record; r != nil {
+		out.RenderID, out.RemotionRenderID, out.BucketName = r.RenderID, r.RemotionRenderID, r.BucketName
+		out.State, out.TimeToFinishMs, out.Costs, out.Output = renderapi.State(r.State), r.TimeToFinishMs, lifecycle.CostsOf(r.Costs), lifecycle.OutputOf(r)
+		if r.OutputFile != "" {
+			out.OutputFile = &r.OutputFile
+		}
+		if r.State == records.Done {
+			out.OverallProgress = 1
+		}
+		for _, e := range r.Errors {
+			out.Errors = append(out.Errors, renderapi.RenderError{Message: e, Fatal: true})
+		}
+		if r.State == records.Unknown {
+			out.Errors = append(out.Errors, renderapi.RenderError{Fatal: false,
+				Message: "the start was sent and its answer did not say whether the render was launched; it was not sent again, and its webhook will finish this record if it comes"})
+		}
+	}
+	live := p.Live
+	if live == nil {
+		return out
+	}
+	if p.Record == nil || !p.Record.State.Final() {
+		out.State = stateOf(live)
+		out.Costs = &renderapi.Costs{EstimatedCost: live.Costs.AccruedSoFar, DisplayCost: live.Costs.DisplayCost, Currency: live.Costs.Currency}
+		out.OutputFile, out.TimeToFinishMs = live.OutputFile, live.TimeToFinish
+		out.Errors = out.Errors[:0]
+		for _, e := range live.Errors {
+			out.Errors = append(out.Errors, renderapi.RenderError{
+				Message: e.Message, Name: e.Name, Fatal: e.IsFatal, Chunk: e.Chunk, Frame: e.Frame, Attempt: e.Attempt, WillRetry: e.WillRetry,
+			})
+		}
+	}
+	out.OverallProgress, out.FramesRendered, out.OutputSizeInBytes = live.OverallProgress, live.FramesRendered, live.OutputSizeInBytes
+	if out.Output == nil && live.OutBucket != nil && live.OutKey != nil && *live.OutBucket != out.BucketName {
+		out.Output = &renderapi.Output{Bucket: *live.OutBucket, Key: *live.OutKey, S3URI: "s3://" + *live.OutBucket + "/" + *live.OutKey}
+	}
+	if out.Output != nil && live.OutputFile != nil {
+		out.Output.URL = *live.OutputFile
+	}
+	return out
 }
 
 // stateOf says where a render stands in the API's terms.
-func stateOf(p *remotion.Progress) wire.State {
+func stateOf(p *remotion.Progress) renderapi.State {
 	switch p.State() {
 	case remotion.StateDone:
-		return wire.StateDone
+		return renderapi.StateDone
 	case remotion.StateFailed:
-		return wire.StateFailed
+		return renderapi.StateFailed
 	default:
-		return wire.StateRendering
+		return renderapi.StateRendering
 	}
-}
-
-func newProgress(renderID, bucket string, p *remotion.Progress) wire.Progress {
-	r := wire.Progress{
-		RenderID:          renderID,
-		BucketName:        bucket,
-		State:             stateOf(p),
-		OverallProgress:   p.OverallProgress,
-		FramesRendered:    p.FramesRendered,
-		OutputFile:        p.OutputFile,
-		OutputSizeInBytes: p.OutputSizeInBytes,
-		TimeToFinishMs:    p.TimeToFinish,
-		Errors:            make([]wire.RenderError, 0, len(p.Errors)),
-		Costs:             wire.Costs{AccruedSoFar: p.Costs.AccruedSoFar, DisplayCost: p.Costs.DisplayCost, Currency: p.Costs.Currency},
-	}
-	if p.OutBucket != nil && p.OutKey != nil && *p.OutBucket != bucket {
-		url := ""
-		if p.OutputFile != nil {
-			url = *p.OutputFile
-		}
-		r.Output = newOutput(*p.OutBucket, *p.OutKey, url)
-	}
-	for _, e := range p.Errors {
-		r.Errors = append(r.Errors, wire.RenderError{
-			Message: e.Message, Name: e.Name, Fatal: e.IsFatal, Chunk: e.Chunk, Frame: e.Frame, Attempt: e.Attempt, WillRetry: e.WillRetry,
-		})
-	}
-	return r
 }

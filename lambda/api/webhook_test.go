@@ -16,11 +16,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
-	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/awsjson"
 	"remotion-lambda-iam/lambda/eventbus"
 	"remotion-lambda-iam/lambda/records"
@@ -68,7 +68,7 @@ func webhookRequest(body string, headers map[string]string) events.APIGatewayV2H
 	for k, v := range headers {
 		h[strings.ToLower(k)] = v
 	}
-	return events.APIGatewayV2HTTPRequest{RouteKey: wire.RouteWebhook, RawPath: wire.WebhookPath, Headers: h, Body: body,
+	return events.APIGatewayV2HTTPRequest{RouteKey: renderapi.RouteWebhook, RawPath: renderapi.WebhookPath, Headers: h, Body: body,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-webhook"}}
 }
 
@@ -131,7 +131,7 @@ func TestASucceededRenderIsRecordedAndPublishedOnce(t *testing.T) {
 		t.Fatalf("deliveries: %d %v, then %d %v", status, body, again, repeat)
 	}
 	rec, _ := store.Get(context.Background(), renderID)
-	if rec.State != wire.StateDone || rec.OutputFile == nil || !strings.HasSuffix(*rec.OutputFile, "/out.mp4") || rec.Costs == nil || rec.Costs.DisplayCost != "$0.01" {
+	if rec.State != renderapi.StateDone || rec.OutputFile == nil || !strings.HasSuffix(*rec.OutputFile, "/out.mp4") || rec.Costs == nil || rec.Costs.DisplayCost != "$0.01" {
 		t.Errorf("record %+v", rec)
 	}
 	evs := f.srv.Events()
@@ -180,14 +180,14 @@ func TestFailuresAndTimeoutsArePublishedAsSuch(t *testing.T) {
 			f.do(t, delivery(t, tt.vector))
 
 			rec, _ := store.Get(context.Background(), renderID)
-			if rec.State != wire.StateFailed || len(rec.Errors) != 1 || !strings.Contains(rec.Errors[0], tt.says) {
+			if rec.State != renderapi.StateFailed || len(rec.Errors) != 1 || !strings.Contains(rec.Errors[0], tt.says) {
 				t.Errorf("record %+v", rec)
 			}
 			evs := f.srv.Events()
 			if len(evs) != 1 || evs[0].DetailType != tt.detailType {
 				t.Fatalf("events %+v", evs)
 			}
-			var detail wire.RenderEvent
+			var detail renderapi.RenderEvent
 			json.Unmarshal([]byte(evs[0].Detail), &detail)
 			if len(detail.Errors) != 1 || !strings.Contains(detail.Errors[0], tt.says) || detail.OutputFile != "" {
 				t.Errorf("detail %+v", detail)
@@ -225,7 +225,7 @@ func TestForgedWebhooksAreRefusedAndChangeNothing(t *testing.T) {
 			if code, _, _ := errorOf(body); status != http.StatusUnauthorized || code != "bad_signature" {
 				t.Errorf("got %d %v", status, body)
 			}
-			if rec, _ := store.Get(context.Background(), renderID); rec.State != wire.StateRendering {
+			if rec, _ := store.Get(context.Background(), renderID); rec.State != renderapi.StateRendering {
 				t.Errorf("the record moved to %s", rec.State)
 			}
 			if n := len(f.srv.Events()); n != 0 {
@@ -280,7 +280,7 @@ func TestADemoWebhookIsVerifiedButNotKept(t *testing.T) {
 	if status != http.StatusOK || body["demo"] != true {
 		t.Errorf("got %d %v", status, body)
 	}
-	if rec, _ := store.Get(context.Background(), renderID); rec.State != wire.StateRendering || len(f.srv.Events()) != 0 {
+	if rec, _ := store.Get(context.Background(), renderID); rec.State != renderapi.StateRendering || len(f.srv.Events()) != 0 {
 		t.Errorf("a demo webhook changed the record (%s) or published (%d)", rec.State, len(f.srv.Events()))
 	}
 }
@@ -325,7 +325,7 @@ func BenchmarkWebhook(b *testing.B) {
 		b.StopTimer()
 		n++
 		id := fmt.Sprintf("bench%09d", n)
-		store.Create(context.Background(), wire.Render{RenderID: id, BucketName: bucket, RequestedBy: alice, CreatedAt: time.Now(), State: wire.StateRendering})
+		store.Create(context.Background(), renderapi.Render{RenderID: id, BucketName: bucket, RequestedBy: alice, CreatedAt: time.Now(), State: renderapi.StateRendering})
 		b2 := strings.Replace(body, renderID, id, 1)
 		req := webhookRequest(b2, map[string]string{"X-Remotion-Signature": sign(b2, v.Secret)})
 		b.StartTimer()

@@ -3,6 +3,8 @@
 // them, and both use these names.
 package env
 
+import "time"
+
 const (
 	// FunctionName is the Remotion render function's name or ARN. Required.
 	FunctionName = "REMOTION_FUNCTION_NAME"
@@ -35,6 +37,13 @@ const (
 	// the account's default bus.
 	EventBusName = "EVENT_BUS_NAME"
 )
+
+// FunctionTimeout is the trigger function's timeout: the stack configures
+// it, and the function counts a claim older than it as held by a request
+// that died. It stays below the 30 s that API Gateway waits for an
+// integration, so that a slow render function gets a JSON 504 from the
+// function rather than a bare 503 from API Gateway.
+const FunctionTimeout = 28 * time.Second
 
 // What the function assumes when a variable is unset. The CDK app's
 // configuration defaults to the same values.

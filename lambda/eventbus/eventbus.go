@@ -1,5 +1,5 @@
-// Package eventbus puts render outcomes on an EventBridge bus, as events of
-// source remotion.render that anything can subscribe to.
+// Package eventbus puts render outcomes on an EventBridge bus, as the
+// events renderevent describes, which anything can subscribe to.
 package eventbus
 
 import (
@@ -7,53 +7,47 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"remotion-lambda-iam/lambda/awsjson"
-)
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-// Source is every event's source.
-const Source = "remotion.render"
-
-// Detail types, one per outcome.
-const (
-	RenderSucceeded = "Render Succeeded"
-	RenderFailed    = "Render Failed"
-	RenderTimedOut  = "Render Timed Out"
+	"remotion-lambda-iam/contract/renderevent"
 )
 
 // Bus is one event bus.
 type Bus struct {
-	eb   *awsjson.Client // of EventBridge
+	eb   *eventbridge.Client
 	name string
 }
 
-// New makes a Bus of the bus named name, reached through eb, a client of
-// EventBridge; an empty name means the account's default bus.
-func New(eb *awsjson.Client, name string) *Bus {
+// New makes a Bus of the bus named name, reached through eb; an empty name
+// means the account's default bus.
+func New(eb *eventbridge.Client, name string) *Bus {
 	if name == "" {
-		name = "default"
+		name = renderevent.DefaultBus
 	}
 	return &Bus{eb: eb, name: name}
 }
 
 // Put puts one event; it fails unless EventBridge accepted it.
-func (b *Bus) Put(ctx context.Context, detailType string, detail any) error {
+func (b *Bus) Put(ctx context.Context, detailType string, detail renderevent.Detail) error {
 	body, err := json.Marshal(detail)
 	if err != nil {
 		return fmt.Errorf("put %s event: %w", detailType, err)
 	}
-	type entry struct{ EventBusName, Source, DetailType, Detail string }
-	var out struct {
-		FailedEntryCount int
-		Entries          []struct{ ErrorCode, ErrorMessage string }
-	}
-	in := struct{ Entries []entry }{[]entry{{EventBusName: b.name, Source: Source, DetailType: detailType, Detail: string(body)}}}
-	if err := b.eb.Call(ctx, "PutEvents", in, &out); err != nil {
+	out, err := b.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+		EventBusName: aws.String(b.name),
+		Source:       aws.String(renderevent.Source),
+		DetailType:   aws.String(detailType),
+		Detail:       aws.String(string(body)),
+	}}})
+	if err != nil {
 		return fmt.Errorf("put %s event: %w", detailType, err)
 	}
 	if out.FailedEntryCount > 0 {
 		code, message := "", ""
 		if len(out.Entries) > 0 {
-			code, message = out.Entries[0].ErrorCode, out.Entries[0].ErrorMessage
+			code, message = aws.ToString(out.Entries[0].ErrorCode), aws.ToString(out.Entries[0].ErrorMessage)
 		}
 		return fmt.Errorf("put %s event: EventBridge refused it: %s %s", detailType, code, message)
 	}

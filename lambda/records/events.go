@@ -3,9 +3,8 @@ package records
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"remotion-lambda-iam/lambda/records/table"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 )
 
 // Event publication states of a render's record.
@@ -15,29 +14,24 @@ const (
 	eventFailed     = "failed"
 )
 
-// staleEventClaim is how long a delivery may hold the right to publish: one
-// that died mid-publish frees it for Remotion's next retry.
-const staleEventClaim = 30 * time.Second
+var (
+	event          = expression.Name("eventState")
+	eventClaimedAt = expression.Name("eventClaimedAt")
+)
 
-// ClaimEvent takes the right to publish the render's outcome event, which
-// is published once: it reports false when the event was published, or
-// another delivery is publishing it now.
+// ClaimEvent takes the right to publish the outcome event of a finished
+// render, which is published once: it reports false when the event was
+// published, or another request is publishing it now. A claim older than
+// the function's timeout belongs to a request that died, and is taken over.
 func (s *Store) ClaimEvent(ctx context.Context, renderID string) (bool, error) {
 	now := s.now()
-	err := s.db.Call(ctx, "UpdateItem", updateItemInput{
-		TableName:        s.table,
-		Key:              renderKey(renderID),
-		UpdateExpression: "SET #event = :publishing, eventClaimedAt = :now",
-		ConditionExpression: "attribute_exists(#pk) AND (attribute_not_exists(#event) OR #event = :failed OR " +
-			"(#event = :publishing AND eventClaimedAt < :stale))",
-		ExpressionAttributeNames: map[string]string{"#pk": table.PartitionKey, "#event": "eventState"},
-		ExpressionAttributeValues: item{
-			":publishing": str(eventPublishing),
-			":failed":     str(eventFailed),
-			":now":        integer(now.UnixMilli()),
-			":stale":      integer(now.Add(-staleEventClaim).UnixMilli()),
-		},
-	}, nil)
+	unclaimed := expression.AttributeNotExists(event).
+		Or(expression.Equal(event, expression.Value(eventFailed))).
+		Or(expression.Equal(event, expression.Value(eventPublishing)).And(eventClaimedAt.LessThan(expression.Value(now.Add(-staleClaim).UnixMilli()))))
+	final := expression.In(state, expression.Value(Done), expression.Value(Failed))
+	err := s.update(ctx, renderID,
+		expression.Set(event, expression.Value(eventPublishing)).Set(eventClaimedAt, expression.Value(now.UnixMilli())),
+		expression.AttributeExists(pk).And(final, unclaimed))
 	if conditionFailed(err) {
 		return false, nil
 	}
@@ -48,19 +42,13 @@ func (s *Store) ClaimEvent(ctx context.Context, renderID string) (bool, error) {
 }
 
 // EventPublished records that the outcome event went out, or, with false,
-// that it did not, so that the next delivery publishes it.
+// that it did not, so that the next request to see the render publishes it.
 func (s *Store) EventPublished(ctx context.Context, renderID string, published bool) error {
 	state := eventPublished
 	if !published {
 		state = eventFailed
 	}
-	err := s.db.Call(ctx, "UpdateItem", updateItemInput{
-		TableName:                 s.table,
-		Key:                       renderKey(renderID),
-		UpdateExpression:          "SET #event = :state",
-		ExpressionAttributeNames:  map[string]string{"#event": "eventState"},
-		ExpressionAttributeValues: item{":state": str(state)},
-	}, nil)
+	err := s.update(ctx, renderID, expression.Set(event, expression.Value(state)), expression.AttributeExists(pk))
 	if err != nil {
 		return fmt.Errorf("record the event of render %s as %s: %w", renderID, state, err)
 	}

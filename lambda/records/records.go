@@ -1,6 +1,7 @@
 // Package records keeps the render table in DynamoDB: a record of every
 // render started (who, what, when, how it ended) and the idempotency keys
-// that make a start safe to retry.
+// that make a start safe to retry. Its types are its own: what the API
+// shows of them is the API's business.
 package records
 
 import (
@@ -11,12 +12,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"strconv"
 	"time"
 
-	"remotion-lambda-iam/lambda/api/wire"
-	"remotion-lambda-iam/lambda/awsjson"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/records/table"
 )
 
@@ -29,51 +33,119 @@ var ErrBadCursor = errors.New("the cursor is not one this API returned")
 // KeyTTL is how long an idempotency key is remembered.
 const KeyTTL = 24 * time.Hour
 
+// staleClaim is how long a request can hold a claim (an idempotency key,
+// the right to publish an event): a claim older than the function's own
+// timeout belongs to a request that died.
+const staleClaim = env.FunctionTimeout
+
+// State is where a render stands.
+type State string
+
+const (
+	// Starting: the start is being sent.
+	Starting State = "starting"
+	// Rendering: Remotion launched the render.
+	Rendering State = "rendering"
+	// Unknown: the start was sent and its answer proved nothing; the render
+	// may be running. A completion webhook can still finish it.
+	Unknown State = "unknown"
+	Done    State = "done"
+	Failed  State = "failed"
+)
+
+// Final reports whether a render in state s is over.
+func (s State) Final() bool { return s == Done || s == Failed }
+
+// Render is the record of a render.
+type Render struct {
+	// RenderID is the API's ID of the render. Records written before the
+	// API had IDs of its own carry Remotion's.
+	RenderID string `dynamodbav:"renderId"`
+	// RemotionRenderID and BucketName are Remotion's, once it answered.
+	RemotionRenderID string            `dynamodbav:"remotionRenderId,omitempty"`
+	BucketName       string            `dynamodbav:"bucketName,omitempty"`
+	Composition      string            `dynamodbav:"composition"`
+	ServeURL         string            `dynamodbav:"serveUrl"`
+	OutputBucket     string            `dynamodbav:"outputBucket,omitempty"`
+	OutputKey        string            `dynamodbav:"outputKey,omitempty"`
+	Metadata         map[string]string `dynamodbav:"metadata"`
+	RequestedBy      string            `dynamodbav:"requestedBy"`
+	RequestID        string            `dynamodbav:"requestId"`
+	CreatedAt        time.Time         `dynamodbav:"-"`
+	State            State             `dynamodbav:"state"`
+	FinishedAt       *time.Time        `dynamodbav:"finishedAt,omitempty"`
+	OutputFile       string            `dynamodbav:"outputFile,omitempty"`
+	TimeToFinishMs   *int64            `dynamodbav:"timeToFinishMs,omitempty"`
+	Errors           []string          `dynamodbav:"renderErrors"`
+	Costs            *Costs            `dynamodbav:"costs,omitempty"`
+	// TimedOut: the render failed by running out of time.
+	TimedOut bool `dynamodbav:"timedOut,omitempty"`
+	// EventPublished: the outcome's event went out.
+	EventPublished bool `dynamodbav:"-"`
+}
+
+// Costs is Remotion's estimate of what a render cost.
+type Costs struct {
+	// EstimatedCost is an exact decimal.
+	EstimatedCost attributevalue.Number `dynamodbav:"estimatedCost"`
+	DisplayCost   string                `dynamodbav:"displayCost"`
+	Currency      string                `dynamodbav:"currency"`
+}
+
+// renderItem is a render's item: the record and the table's keys.
+type renderItem struct {
+	PK        string `dynamodbav:"pk"`
+	Kind      string `dynamodbav:"kind"`
+	CreatedAt string `dynamodbav:"createdAt"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+	Event     string `dynamodbav:"eventState,omitempty"`
+	Render
+}
+
 // Store reads and writes the render table. It is safe for concurrent use.
 type Store struct {
-	db    *awsjson.Client // of DynamoDB
+	db    *dynamodb.Client
 	table string
 	keep  time.Duration // how long a render's record is kept
 	now   func() time.Time
 }
 
-// New makes a Store for the table, keeping render records for keep. db is
-// a client of DynamoDB.
-func New(db *awsjson.Client, tableName string, keep time.Duration) *Store {
+// New makes a Store for the table, keeping render records for keep.
+func New(db *dynamodb.Client, tableName string, keep time.Duration) *Store {
 	return &Store{db: db, table: tableName, keep: keep, now: time.Now}
 }
 
 // createdAtLayout sorts as text in time order: fixed width, UTC.
 const createdAtLayout = "2006-01-02T15:04:05.000000000Z"
 
-func renderKey(renderID string) item {
-	return item{table.PartitionKey: str("render#" + renderID)}
+func renderKey(renderID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{table.PartitionKey: &types.AttributeValueMemberS{Value: "render#" + renderID}}
 }
 
-// Create records a render that has just started.
-func (s *Store) Create(ctx context.Context, r wire.Render) error {
-	it := renderKey(r.RenderID)
-	maps.Copy(it, item{
-		table.Kind:        str("render"),
-		table.RequestedBy: str(r.RequestedBy),
-		table.CreatedAt:   str(r.CreatedAt.UTC().Format(createdAtLayout)),
-		table.ExpiresAt:   integer(r.CreatedAt.Add(s.keep).Unix()),
-		"renderId":        str(r.RenderID),
-		"bucketName":      str(r.BucketName),
-		"composition":     str(r.Composition),
-		"serveUrl":        str(r.ServeURL),
-		"requestId":       str(r.RequestID),
-		"state":           str(string(r.State)),
+var (
+	pk    = expression.Name(table.PartitionKey)
+	state = expression.Name("state")
+)
+
+// Create records a render whose start is about to be sent.
+func (s *Store) Create(ctx context.Context, r Render) error {
+	it, err := attributevalue.MarshalMap(renderItem{
+		PK:        "render#" + r.RenderID,
+		Kind:      "render",
+		CreatedAt: r.CreatedAt.UTC().Format(createdAtLayout),
+		ExpiresAt: r.CreatedAt.Add(s.keep).Unix(),
+		Render:    r,
 	})
-	if r.Output != nil {
-		it["outputBucket"], it["outputKey"] = str(r.Output.Bucket), str(r.Output.Key)
+	if err != nil {
+		return fmt.Errorf("record render %s: %w", r.RenderID, err)
 	}
-	err := s.db.Call(ctx, "PutItem", putItemInput{
-		TableName:                s.table,
+	expr, _ := expression.NewBuilder().WithCondition(expression.AttributeNotExists(pk)).Build()
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
 		Item:                     it,
-		ConditionExpression:      "attribute_not_exists(#pk)",
-		ExpressionAttributeNames: map[string]string{"#pk": table.PartitionKey},
-	}, nil)
+		ConditionExpression:      expr.Condition(),
+		ExpressionAttributeNames: expr.Names(),
+	})
 	if err != nil {
 		return fmt.Errorf("record render %s: %w", r.RenderID, err)
 	}
@@ -81,143 +153,225 @@ func (s *Store) Create(ctx context.Context, r wire.Render) error {
 }
 
 // Get reads a render's record, or returns ErrNotFound.
-func (s *Store) Get(ctx context.Context, renderID string) (*wire.Render, error) {
-	var out getItemOutput
-	err := s.db.Call(ctx, "GetItem", keyInput{TableName: s.table, Key: renderKey(renderID), ConsistentRead: true}, &out)
+func (s *Store) Get(ctx context.Context, renderID string) (*Render, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            renderKey(renderID),
+		ConsistentRead: aws.Bool(true),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read the record of render %s: %w", renderID, err)
 	}
 	if out.Item == nil {
 		return nil, ErrNotFound
 	}
-	r := decodeRender(out.Item)
-	return &r, nil
+	r, err := decodeRender(out.Item)
+	if err != nil {
+		return nil, fmt.Errorf("read the record of render %s: %w", renderID, err)
+	}
+	return r, nil
+}
+
+// Started records what Remotion named a render it launched. A render that
+// has moved on since (a webhook came first) keeps its state.
+func (s *Store) Started(ctx context.Context, renderID, remotionRenderID, bucket string) error {
+	update := expression.Set(state, expression.Value(Rendering)).
+		Set(expression.Name("remotionRenderId"), expression.Value(remotionRenderID)).
+		Set(expression.Name("bucketName"), expression.Value(bucket))
+	err := s.update(ctx, renderID, update, expression.Equal(state, expression.Value(Starting)))
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("record the start of render %s: %w", renderID, err)
+	}
+	return nil
+}
+
+// Unknown records that a render's start was sent and its answer proved
+// nothing: the render may be running.
+func (s *Store) Unknown(ctx context.Context, renderID string) error {
+	err := s.update(ctx, renderID, expression.Set(state, expression.Value(Unknown)), expression.Equal(state, expression.Value(Starting)))
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("record the unknown outcome of render %s: %w", renderID, err)
+	}
+	return nil
+}
+
+// Forget deletes the record of a render whose start proved it never ran.
+func (s *Store) Forget(ctx context.Context, renderID string) error {
+	expr, _ := expression.NewBuilder().WithCondition(expression.Equal(state, expression.Value(Starting))).Build()
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       renderKey(renderID),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("forget render %s: %w", renderID, err)
+	}
+	return nil
 }
 
 // Outcome is how a render ended.
 type Outcome struct {
-	State      wire.State // StateDone or StateFailed
+	State      State // Done or Failed
 	FinishedAt time.Time
-	OutputFile *string
-	Errors     []string
-	Costs      *wire.Costs
+	// RemotionRenderID and BucketName, when known, fill in a render whose
+	// start's answer was lost.
+	RemotionRenderID, BucketName string
+	OutputFile                   string
+	TimeToFinishMs               *int64
+	Errors                       []string
+	Costs                        *Costs
+	// TimedOut: the render failed by running out of time.
+	TimedOut bool
 }
 
-// Finish moves a render's record to its final state, once: a record that is
-// already final is left as it is, and Finish reports false.
-func (s *Store) Finish(ctx context.Context, renderID string, o Outcome) (bool, error) {
-	names := map[string]string{"#state": "state", "#pk": table.PartitionKey}
-	values := item{
-		":final":     str(string(o.State)),
-		":rendering": str(string(wire.StateRendering)),
-		":finished":  str(o.FinishedAt.UTC().Format(time.RFC3339Nano)),
+// Finish moves a render's record to its final state, once, and returns
+// the record as it now is. A record that is already final is left as it
+// is, and Finish returns nil.
+func (s *Store) Finish(ctx context.Context, renderID string, o Outcome) (*Render, error) {
+	update := expression.Set(state, expression.Value(o.State)).
+		Set(expression.Name("finishedAt"), expression.Value(o.FinishedAt.UTC().Format(time.RFC3339Nano)))
+	set := func(name string, v any) { update = update.Set(expression.Name(name), expression.Value(v)) }
+	if o.RemotionRenderID != "" {
+		set("remotionRenderId", o.RemotionRenderID)
+		set("bucketName", o.BucketName)
 	}
-	update := "SET #state = :final, finishedAt = :finished"
-	if o.OutputFile != nil {
-		update += ", outputFile = :file"
-		values[":file"] = str(*o.OutputFile)
+	if o.OutputFile != "" {
+		set("outputFile", o.OutputFile)
 	}
-	if len(o.Errors) > 0 {
-		update += ", renderErrors = :errors"
-		list := make([]value, len(o.Errors))
-		for i, e := range o.Errors {
-			list[i] = str(e)
-		}
-		values[":errors"] = value{L: list}
+	if o.TimeToFinishMs != nil {
+		set("timeToFinishMs", *o.TimeToFinishMs)
+	}
+	if o.Errors != nil {
+		set("renderErrors", o.Errors)
 	}
 	if o.Costs != nil {
-		update += ", costs = :costs"
-		values[":costs"] = value{M: item{
-			"accruedSoFar": number(o.Costs.AccruedSoFar),
-			"displayCost":  str(o.Costs.DisplayCost),
-			"currency":     str(o.Costs.Currency),
-		}}
+		set("costs", o.Costs)
 	}
-	err := s.db.Call(ctx, "UpdateItem", updateItemInput{
-		TableName:                 s.table,
+	if o.TimedOut {
+		set("timedOut", true)
+	}
+	active := expression.In(state, expression.Value(Starting), expression.Value(Rendering), expression.Value(Unknown))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(expression.AttributeExists(pk).And(active)).Build()
+	if err != nil {
+		return nil, fmt.Errorf("finish the record of render %s: %w", renderID, err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
 		Key:                       renderKey(renderID),
-		UpdateExpression:          update,
-		ConditionExpression:       "attribute_exists(#pk) AND #state = :rendering",
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	}, nil)
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnValues:              types.ReturnValueAllNew,
+	})
 	if conditionFailed(err) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("finish the record of render %s: %w", renderID, err)
+		return nil, fmt.Errorf("finish the record of render %s: %w", renderID, err)
 	}
-	return true, nil
+	r, err := decodeRender(out.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("finish the record of render %s: %w", renderID, err)
+	}
+	return r, nil
+}
+
+// update applies an update to a render's item under a condition.
+func (s *Store) update(ctx context.Context, renderID string, update expression.UpdateBuilder, cond expression.ConditionBuilder) error {
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       renderKey(renderID),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	return err
 }
 
 // List returns up to limit renders, newest first: those requestedBy
 // started, or everyone's when requestedBy is empty. cursor continues an
 // earlier page; the returned cursor, when not empty, continues this one.
-func (s *Store) List(ctx context.Context, requestedBy string, limit int, cursor string) ([]wire.Render, string, error) {
+func (s *Store) List(ctx context.Context, requestedBy string, limit int, cursor string) ([]Render, string, error) {
 	partition, partitionValue, index := table.Kind, "render", table.ByTime
 	if requestedBy != "" {
 		partition, partitionValue, index = table.RequestedBy, requestedBy, table.ByCaller
 	}
-	in := queryInput{
-		TableName:                 s.table,
-		IndexName:                 index,
-		KeyConditionExpression:    "#p = :p",
-		ExpressionAttributeNames:  map[string]string{"#p": partition},
-		ExpressionAttributeValues: item{":p": str(partitionValue)},
-		Limit:                     limit,
-		ScanIndexForward:          false,
+	expr, _ := expression.NewBuilder().WithKeyCondition(expression.Key(partition).Equal(expression.Value(partitionValue))).Build()
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(index),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		Limit:                     aws.Int32(int32(limit)),
+		ScanIndexForward:          aws.Bool(false),
 	}
 	if cursor != "" {
 		start, err := decodeCursor(cursor)
 		// A cursor of another caller's list, or of the other index, does not
 		// continue this one.
-		if err != nil || stringOf(start, partition) != partitionValue {
+		if err != nil || start[partition] != partitionValue {
 			return nil, "", ErrBadCursor
 		}
-		in.ExclusiveStartKey = start
+		if in.ExclusiveStartKey, err = attributevalue.MarshalMap(start); err != nil {
+			return nil, "", ErrBadCursor
+		}
 	}
-	var out queryOutput
-	if err := s.db.Call(ctx, "Query", in, &out); err != nil {
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
 		return nil, "", fmt.Errorf("list renders: %w", err)
 	}
-	renders := make([]wire.Render, 0, len(out.Items))
+	renders := make([]Render, 0, len(out.Items))
 	for _, it := range out.Items {
-		renders = append(renders, decodeRender(it))
+		r, err := decodeRender(it)
+		if err != nil {
+			return nil, "", fmt.Errorf("list renders: %w", err)
+		}
+		renders = append(renders, *r)
 	}
 	next := ""
 	if out.LastEvaluatedKey != nil {
-		next = encodeCursor(out.LastEvaluatedKey)
+		if next, err = encodeCursor(out.LastEvaluatedKey); err != nil {
+			return nil, "", fmt.Errorf("list renders: %w", err)
+		}
 	}
 	return renders, next, nil
 }
 
 // A cursor is the query's LastEvaluatedKey, whose values are all strings
 // (the table's and the index's keys), as base64url JSON.
-func encodeCursor(key item) string {
-	plain := map[string]string{}
-	for k, v := range key {
-		if v.S != nil {
-			plain[k] = *v.S
-		}
+func encodeCursor(key map[string]types.AttributeValue) (string, error) {
+	var plain map[string]string
+	if err := attributevalue.UnmarshalMap(key, &plain); err != nil {
+		return "", err
 	}
-	b, _ := json.Marshal(plain)
-	return base64.RawURLEncoding.EncodeToString(b)
+	b, err := json.Marshal(plain)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func decodeCursor(cursor string) (item, error) {
+func decodeCursor(cursor string) (map[string]string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
 		return nil, ErrBadCursor
 	}
-	var plain map[string]string
-	if err := json.Unmarshal(b, &plain); err != nil || len(plain) == 0 {
+	var key map[string]string
+	if err := json.Unmarshal(b, &key); err != nil || len(key) == 0 {
 		return nil, ErrBadCursor
 	}
-	key := make(item, len(plain))
-	for k, v := range plain {
+	for k := range key {
 		switch k {
 		case table.PartitionKey, table.RequestedBy, table.Kind, table.CreatedAt:
-			key[k] = str(v)
 		default:
 			return nil, ErrBadCursor
 		}
@@ -225,41 +379,27 @@ func decodeCursor(cursor string) (item, error) {
 	return key, nil
 }
 
-func decodeRender(it item) wire.Render {
-	r := wire.Render{
-		RenderID:    stringOf(it, "renderId"),
-		BucketName:  stringOf(it, "bucketName"),
-		Composition: stringOf(it, "composition"),
-		ServeURL:    stringOf(it, "serveUrl"),
-		RequestedBy: stringOf(it, table.RequestedBy),
-		RequestID:   stringOf(it, "requestId"),
-		State:       wire.State(stringOf(it, "state")),
+func decodeRender(it map[string]types.AttributeValue) (*Render, error) {
+	var item renderItem
+	if err := attributevalue.UnmarshalMap(it, &item); err != nil {
+		return nil, err
 	}
-	r.CreatedAt, _ = time.Parse(createdAtLayout, stringOf(it, table.CreatedAt))
-	if bucket, key := stringOf(it, "outputBucket"), stringOf(it, "outputKey"); bucket != "" {
-		r.Output = &wire.Output{Bucket: bucket, Key: key, S3URI: "s3://" + bucket + "/" + key}
+	r := item.Render
+	r.CreatedAt, _ = time.Parse(createdAtLayout, item.CreatedAt)
+	r.EventPublished = item.Event == eventPublished
+	if r.Metadata == nil {
+		r.Metadata = map[string]string{}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, stringOf(it, "finishedAt")); err == nil {
-		r.FinishedAt = &t
+	if r.Errors == nil {
+		r.Errors = []string{}
 	}
-	if f := it["outputFile"].S; f != nil {
-		r.OutputFile = f
-		if r.Output != nil {
-			r.Output.URL = *f
-		}
-	}
-	for _, e := range it["renderErrors"].L {
-		if e.S != nil {
-			r.Errors = append(r.Errors, *e.S)
-		}
-	}
-	if m := item(it["costs"].M); m != nil {
-		r.Costs = &wire.Costs{DisplayCost: stringOf(m, "displayCost"), Currency: stringOf(m, "currency")}
-		if n := m["accruedSoFar"].N; n != nil {
-			r.Costs.AccruedSoFar, _ = strconv.ParseFloat(*n, 64)
-		}
-	}
-	return r
+	return &r, nil
+}
+
+// conditionFailed reports whether a write was refused by its condition.
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
 }
 
 // callerHash keeps a caller's identity, which may be long, out of the key

@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -9,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"remotion-lambda-iam/internal/dynalite"
-	"remotion-lambda-iam/lambda/api/wire"
-	"remotion-lambda-iam/lambda/records/table"
-
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"remotion-lambda-iam/internal/dynalite"
+	"remotion-lambda-iam/lambda/records/table"
 )
 
 func TestMain(m *testing.M) {
@@ -37,32 +37,78 @@ func newStore(t *testing.T) (*Store, *time.Time) {
 func newStoreOn(t *testing.T) (*Store, *dynamodb.Client) {
 	t.Helper()
 	db := dynalite.Shared(t)
-	return New(db.Client(t), db.NewRenderTable(t), 90*24*time.Hour), db.SDKClient()
+	return New(db.Client(), db.NewRenderTable(t), 90*24*time.Hour), db.Client()
 }
 
-func render(id, by string, at time.Time) wire.Render {
-	return wire.Render{RenderID: id, BucketName: "remotionlambda-useast1-abcdefghij", Composition: "MyComp",
-		ServeURL: "https://example.com/site", RequestedBy: by, RequestID: "req-" + id, CreatedAt: at, State: wire.StateRendering}
+// render is a record of a render being started.
+func render(id, by string, at time.Time) Render {
+	return Render{RenderID: id, Composition: "MyComp", ServeURL: "https://example.com/site",
+		RequestedBy: by, RequestID: "req-" + id, CreatedAt: at, State: Starting}
+}
+
+// rendering is a render that Remotion launched.
+func rendering(t *testing.T, s *Store, id, by string, at time.Time) {
+	t.Helper()
+	if err := s.Create(ctx, render(id, by, at)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Started(ctx, id, "abcdef1234", "remotionlambda-useast1-abcdefghij"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 var ctx = context.Background()
 
 func TestARecordReadsBackAsWritten(t *testing.T) {
 	s, now := newStore(t)
-	r := render("abcdef1234", "arn:aws:iam::123456789012:user/alice", *now)
-	r.Output = &wire.Output{Bucket: "my-renders", Key: "renders/x.mp4", S3URI: "s3://my-renders/renders/x.mp4"}
+	r := render("myrender", "arn:aws:iam::123456789012:user/alice", *now)
+	r.OutputBucket, r.OutputKey = "my-renders", "renders/x.mp4"
+	r.Metadata = map[string]string{"order": "42"}
 
 	if err := s.Create(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Get(ctx, "abcdef1234")
+	got, err := s.Get(ctx, "myrender")
 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.RenderID != r.RenderID || got.RequestedBy != r.RequestedBy || !got.CreatedAt.Equal(r.CreatedAt) ||
-		got.State != wire.StateRendering || *got.Output != *r.Output || got.RequestID != "req-abcdef1234" {
+	if got.RenderID != r.RenderID || got.RequestedBy != r.RequestedBy || !got.CreatedAt.Equal(r.CreatedAt) || got.State != Starting ||
+		got.OutputBucket != "my-renders" || got.OutputKey != "renders/x.mp4" || got.Metadata["order"] != "42" || got.RequestID != "req-myrender" {
 		t.Errorf("read back %+v, want %+v", got, r)
+	}
+}
+
+// Empty lists and maps, and maps and lists within maps, are written as
+// DynamoDB takes them and read back as they were.
+func TestEmptyAndNestedListsAndMapsReadBack(t *testing.T) {
+	s, sdk := newStoreOn(t)
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	r := render("myrender", "alice", at)
+	r.Metadata, r.Errors = map[string]string{}, []string{}
+
+	if err := s.Create(ctx, r); err != nil {
+		t.Fatalf("a record with an empty list and map: %v", err)
+	}
+	finished, err := s.Finish(ctx, "myrender", Outcome{State: Failed, FinishedAt: at, Errors: []string{},
+		Costs: &Costs{EstimatedCost: "0.0012", DisplayCost: "$0.001", Currency: "USD"}})
+	if err != nil || finished == nil {
+		t.Fatalf("Finish = %+v, %v", finished, err)
+	}
+	out, err := sdk.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table,
+		Key: map[string]types.AttributeValue{table.PartitionKey: &types.AttributeValueMemberS{Value: "render#myrender"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := out.Item["renderErrors"].(*types.AttributeValueMemberL); !ok || len(l.Value) != 0 {
+		t.Errorf("renderErrors: %#v, want an empty list", out.Item["renderErrors"])
+	}
+	if m, ok := out.Item["metadata"].(*types.AttributeValueMemberM); !ok || len(m.Value) != 0 {
+		t.Errorf("metadata: %#v, want an empty map", out.Item["metadata"])
+	}
+	got, _ := s.Get(ctx, "myrender")
+	if got.Errors == nil || len(got.Errors) != 0 || got.Metadata == nil || len(got.Metadata) != 0 || got.Costs == nil || got.Costs.EstimatedCost != "0.0012" {
+		t.Errorf("read back %+v", got)
 	}
 }
 
@@ -71,12 +117,12 @@ func TestARecordReadsBackAsWritten(t *testing.T) {
 func TestTheSDKReadsARecordWithItsTypes(t *testing.T) {
 	s, sdk := newStoreOn(t)
 	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	s.Create(ctx, render("abcdef1234", "alice", at))
-	s.Finish(ctx, "abcdef1234", Outcome{State: wire.StateFailed, FinishedAt: at.Add(time.Minute), Errors: []string{"out of memory"},
-		Costs: &wire.Costs{AccruedSoFar: 0.0012, DisplayCost: "$0.001", Currency: "USD"}})
+	rendering(t, s, "myrender", "alice", at)
+	s.Finish(ctx, "myrender", Outcome{State: Failed, FinishedAt: at.Add(time.Minute), Errors: []string{"out of memory"},
+		Costs: &Costs{EstimatedCost: "0.0012", DisplayCost: "$0.001", Currency: "USD"}})
 
 	out, err := sdk.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table,
-		Key: map[string]types.AttributeValue{table.PartitionKey: &types.AttributeValueMemberS{Value: "render#abcdef1234"}}})
+		Key: map[string]types.AttributeValue{table.PartitionKey: &types.AttributeValueMemberS{Value: "render#myrender"}}})
 
 	if err != nil {
 		t.Fatal(err)
@@ -94,8 +140,11 @@ func TestTheSDKReadsARecordWithItsTypes(t *testing.T) {
 		}
 		return fmt.Sprintf("a %T", av)
 	}
-	if got := str(item["renderId"]); got != "abcdef1234" {
+	if got := str(item["renderId"]); got != "myrender" {
 		t.Errorf("renderId: %s", got)
+	}
+	if got := str(item["remotionRenderId"]); got != "abcdef1234" {
+		t.Errorf("remotionRenderId: %s", got)
 	}
 	// A TTL attribute that is not a number never expires.
 	if got, want := num(item[table.ExpiresAt]), strconv.FormatInt(at.Add(90*24*time.Hour).Unix(), 10); got != want {
@@ -104,8 +153,32 @@ func TestTheSDKReadsARecordWithItsTypes(t *testing.T) {
 	if l, ok := item["renderErrors"].(*types.AttributeValueMemberL); !ok || len(l.Value) != 1 || str(l.Value[0]) != "out of memory" {
 		t.Errorf("renderErrors: %#v, want a list of one string", item["renderErrors"])
 	}
-	if m, ok := item["costs"].(*types.AttributeValueMemberM); !ok || num(m.Value["accruedSoFar"]) != "0.0012" || str(m.Value["currency"]) != "USD" {
+	if m, ok := item["costs"].(*types.AttributeValueMemberM); !ok || num(m.Value["estimatedCost"]) != "0.0012" || str(m.Value["currency"]) != "USD" {
 		t.Errorf("costs: %#v, want a map of a number and strings", item["costs"])
+	}
+}
+
+// A start moves a record from starting to rendering, or to unknown; one
+// that never ran is forgotten. Each only from starting.
+func TestAStartMovesTheRecordOnlyFromStarting(t *testing.T) {
+	s, now := newStore(t)
+	for _, id := range []string{"launched", "lost", "refused"} {
+		s.Create(ctx, render(id, "alice", *now))
+	}
+
+	s.Started(ctx, "launched", "abcdef1234", "remotionlambda-useast1-abcdefghij")
+	s.Unknown(ctx, "lost")
+	s.Forget(ctx, "refused")
+	s.Unknown(ctx, "launched") // too late: it started
+
+	if r, err := s.Get(ctx, "launched"); err != nil || r.State != Rendering || r.RemotionRenderID != "abcdef1234" || r.BucketName == "" {
+		t.Errorf("launched: %+v, %v", r, err)
+	}
+	if r, err := s.Get(ctx, "lost"); err != nil || r.State != Unknown {
+		t.Errorf("lost: %+v, %v", r, err)
+	}
+	if _, err := s.Get(ctx, "refused"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("refused: %v, want no record", err)
 	}
 }
 
@@ -129,22 +202,22 @@ func TestARenderIsRecordedOnce(t *testing.T) {
 // A record only moves forward: the first outcome stays.
 func TestFinishIsFinal(t *testing.T) {
 	s, now := newStore(t)
-	s.Create(ctx, render("abcdef1234", "alice", *now))
+	rendering(t, s, "myrender", "alice", *now)
 	file := "https://s3.us-east-1.amazonaws.com/b/renders/abcdef1234/out.mp4"
 
-	first, err := s.Finish(ctx, "abcdef1234", Outcome{State: wire.StateDone, FinishedAt: now.Add(time.Minute), OutputFile: &file,
-		Costs: &wire.Costs{AccruedSoFar: 0.0012, DisplayCost: "$0.001", Currency: "USD"}})
-	if err != nil || !first {
-		t.Fatalf("first Finish = %v, %v", first, err)
+	first, err := s.Finish(ctx, "myrender", Outcome{State: Done, FinishedAt: now.Add(time.Minute), OutputFile: file,
+		Costs: &Costs{EstimatedCost: "0.0012", DisplayCost: "$0.001", Currency: "USD"}})
+	if err != nil || first == nil || first.State != Done {
+		t.Fatalf("first Finish = %+v, %v", first, err)
 	}
-	second, err := s.Finish(ctx, "abcdef1234", Outcome{State: wire.StateFailed, FinishedAt: now.Add(2 * time.Minute), Errors: []string{"late"}})
+	second, err := s.Finish(ctx, "myrender", Outcome{State: Failed, FinishedAt: now.Add(2 * time.Minute), Errors: []string{"late"}})
 
-	if err != nil || second {
-		t.Errorf("second Finish = %v, %v; want false, nil", second, err)
+	if err != nil || second != nil {
+		t.Errorf("second Finish = %+v, %v; want nil, nil", second, err)
 	}
-	got, _ := s.Get(ctx, "abcdef1234")
-	if got.State != wire.StateDone || got.OutputFile == nil || *got.OutputFile != file || got.Errors != nil ||
-		got.Costs == nil || got.Costs.AccruedSoFar != 0.0012 || got.FinishedAt == nil || !got.FinishedAt.Equal(now.Add(time.Minute)) {
+	got, _ := s.Get(ctx, "myrender")
+	if got.State != Done || got.OutputFile != file || len(got.Errors) != 0 ||
+		got.Costs == nil || got.Costs.EstimatedCost != "0.0012" || got.FinishedAt == nil || !got.FinishedAt.Equal(now.Add(time.Minute)) {
 		t.Errorf("record %+v, want the first outcome", got)
 	}
 }
@@ -152,9 +225,9 @@ func TestFinishIsFinal(t *testing.T) {
 func TestFinishOfAnUnknownRenderChangesNothing(t *testing.T) {
 	s, now := newStore(t)
 
-	ok, err := s.Finish(ctx, "nosuchrender", Outcome{State: wire.StateDone, FinishedAt: *now})
+	ok, err := s.Finish(ctx, "nosuchrender", Outcome{State: Done, FinishedAt: *now})
 
-	if err != nil || ok {
+	if err != nil || ok != nil {
 		t.Errorf("Finish = %v, %v", ok, err)
 	}
 	if _, err := s.Get(ctx, "nosuchrender"); err != ErrNotFound {
@@ -249,11 +322,11 @@ func TestKeysAreTheCallersOwn(t *testing.T) {
 func TestACompletedKeyKeepsItsAnswer(t *testing.T) {
 	s, _ := newStore(t)
 	s.Claim(ctx, "alice", "key-1", "hash-1")
-	s.Complete(ctx, "alice", "key-1", `{"renderId":"abcdef1234"}`)
+	s.Complete(ctx, "alice", "key-1", "myrender")
 
 	k, err := s.Claim(ctx, "alice", "key-1", "hash-1")
 
-	if err != nil || k == nil || k.State != KeyDone || k.Response != `{"renderId":"abcdef1234"}` {
+	if err != nil || k == nil || k.State != KeyDone || k.RenderID != "myrender" {
 		t.Errorf("Claim = %+v, %v", k, err)
 	}
 }
@@ -271,7 +344,7 @@ func TestAReleasedKeyCanBeClaimedAgain(t *testing.T) {
 func TestAnExpiredKeyCanBeClaimedAgain(t *testing.T) {
 	s, now := newStore(t)
 	s.Claim(ctx, "alice", "key-1", "hash-1")
-	s.MarkUnknown(ctx, "alice", "key-1")
+	s.MarkUnknown(ctx, "alice", "key-1", "myrender")
 	*now = now.Add(KeyTTL + time.Second)
 
 	if k, err := s.Claim(ctx, "alice", "key-1", "hash-1"); err != nil || k != nil {
@@ -279,9 +352,18 @@ func TestAnExpiredKeyCanBeClaimedAgain(t *testing.T) {
 	}
 }
 
+// finished is a render that ended.
+func finished(t *testing.T, s *Store, id string, at time.Time) {
+	t.Helper()
+	rendering(t, s, id, "alice", at)
+	if r, err := s.Finish(ctx, id, Outcome{State: Done, FinishedAt: at}); err != nil || r == nil {
+		t.Fatalf("Finish = %+v, %v", r, err)
+	}
+}
+
 func TestAnEventIsClaimedOnceAndAgainAfterAFailure(t *testing.T) {
 	s, now := newStore(t)
-	s.Create(ctx, render("abcdef1234", "alice", *now))
+	finished(t, s, "abcdef1234", *now)
 
 	first, err := s.ClaimEvent(ctx, "abcdef1234")
 	if err != nil || !first {
@@ -302,19 +384,22 @@ func TestAnEventIsClaimedOnceAndAgainAfterAFailure(t *testing.T) {
 
 func TestAStaleClaimIsTakenOver(t *testing.T) {
 	s, now := newStore(t)
-	s.Create(ctx, render("abcdef1234", "alice", *now))
+	finished(t, s, "abcdef1234", *now)
 	s.ClaimEvent(ctx, "abcdef1234") // and the delivery dies
-	*now = now.Add(staleEventClaim + time.Second)
+	*now = now.Add(staleClaim + time.Second)
 
 	if ok, err := s.ClaimEvent(ctx, "abcdef1234"); err != nil || !ok {
 		t.Errorf("claim after the first delivery died = %v, %v", ok, err)
 	}
 }
 
-func TestNoEventForAnUnknownRender(t *testing.T) {
-	s, _ := newStore(t)
+func TestNoEventForAnUnknownOrUnfinishedRender(t *testing.T) {
+	s, now := newStore(t)
+	rendering(t, s, "running", "alice", *now)
 
-	if ok, err := s.ClaimEvent(ctx, "nosuchrender"); err != nil || ok {
-		t.Errorf("claim = %v, %v", ok, err)
+	for _, id := range []string{"nosuchrender", "running"} {
+		if ok, err := s.ClaimEvent(ctx, id); err != nil || ok {
+			t.Errorf("claim of %s = %v, %v", id, ok, err)
+		}
 	}
 }

@@ -97,9 +97,27 @@ func (c *Client) StartRender(ctx context.Context, opts *render.Options) (*StartR
 		return nil, fmt.Errorf("start render: %w", err)
 	}
 	if res.RenderID == "" || res.BucketName == "" {
-		return nil, &Error{Kind: KindUpstream, Message: "the render function's reply had no renderId or bucketName"}
+		return nil, c.mayHaveStarted(errors.New("the render function's reply had no renderId or bucketName"))
 	}
 	return &res, nil
+}
+
+// OutcomeUnknown reports whether a failed start may have launched the
+// render: the start was sent, and its answer does not prove that nothing
+// ran. Every other error of StartRender proves that nothing ran.
+func OutcomeUnknown(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == KindOutcomeUnknown
+}
+
+// mayHaveStarted is the error of a start whose answer proves nothing.
+// Remotion's start handler launches the render before it answers, so a
+// crash, a timeout, an unreadable reply or an error it reports may all come
+// after the launch.
+func (c *Client) mayHaveStarted(err error) *Error {
+	return &Error{Kind: KindOutcomeUnknown, Message: fmt.Sprintf(
+		"the render may have started: the call to %s failed after it was sent (%s), so it was not repeated. "+
+			"Look for the render before you start it again", c.functionName, firstLine(err.Error())), Err: err}
 }
 
 // startPayload encodes the start payload, uploading the props to S3 first if
@@ -173,9 +191,7 @@ func (c *Client) invoke(ctx context.Context, payload []byte, out interface{ enve
 	}, optFns...)
 	if err != nil {
 		if start && !notRun(err) {
-			return &Error{Kind: KindOutcomeUnknown, Message: fmt.Sprintf(
-				"the render may have started: the call to %s failed after it was sent, so it was not repeated. "+
-					"Look for the render before you start it again", c.functionName), Err: err}
+			return c.mayHaveStarted(err)
 		}
 		return c.classifyInvokeError(err)
 	}
@@ -184,18 +200,34 @@ func (c *Client) invoke(ctx context.Context, payload []byte, out interface{ enve
 		if err := json.Unmarshal(res.Payload, &fe); err != nil || fe.ErrorMessage == "" {
 			fe.ErrorMessage = aws.ToString(res.FunctionError) + " error without a message"
 		}
+		if start {
+			return c.mayHaveStarted(errors.New(fe.ErrorMessage))
+		}
 		return c.classifyFunctionError(KindFunctionCrashed, fe.ErrorMessage)
 	}
 	if err := json.Unmarshal(res.Payload, out); err != nil {
+		if start {
+			return c.mayHaveStarted(fmt.Errorf("its reply is not JSON: %w", err))
+		}
 		return &Error{Kind: KindUpstream, Message: "the render function's reply is not what this client understands", Err: err}
 	}
 	switch r := out.envelope(); r.Type {
 	case "success":
 		return nil
 	case "error":
-		return c.classifyFunctionError(KindRenderRejected, r.Message)
+		e := c.classifyFunctionError(KindRenderRejected, r.Message)
+		// Remotion checks the version before anything else: only that
+		// refusal proves that the start launched nothing.
+		if start && e.Kind != KindVersionMismatch {
+			return c.mayHaveStarted(errors.New(r.Message))
+		}
+		return e
 	default:
-		return &Error{Kind: KindUpstream, Message: fmt.Sprintf("the render function replied with unknown type %q", r.Type)}
+		err := fmt.Errorf("the render function replied with unknown type %q", r.Type)
+		if start {
+			return c.mayHaveStarted(err)
+		}
+		return &Error{Kind: KindUpstream, Message: err.Error()}
 	}
 }
 

@@ -1,5 +1,7 @@
 package remotion
 
+import "encoding/json"
+
 // Progress is the part of getRenderProgress()'s reply this project reports.
 type Progress struct {
 	reply
@@ -31,10 +33,11 @@ type RenderError struct {
 
 // Costs is Remotion's estimate of what the render has cost so far.
 type Costs struct {
-	AccruedSoFar float64 `json:"accruedSoFar"`
-	DisplayCost  string  `json:"displayCost"`
-	Currency     string  `json:"currency"`
-	Disclaimer   string  `json:"disclaimer"`
+	// AccruedSoFar is an exact decimal: json.Number keeps its digits.
+	AccruedSoFar json.Number `json:"accruedSoFar"`
+	DisplayCost  string      `json:"displayCost"`
+	Currency     string      `json:"currency"`
+	Disclaimer   string      `json:"disclaimer"`
 }
 
 // State is where a render stands.

@@ -69,7 +69,7 @@ type Webhook struct {
 
 // WebhookCosts is Remotion's cost estimate in a success webhook.
 type WebhookCosts struct {
-	EstimatedCost        float64 `json:"estimatedCost"`
-	EstimatedDisplayCost string  `json:"estimatedDisplayCost"`
-	Currency             string  `json:"currency"`
+	EstimatedCost        json.Number `json:"estimatedCost"`
+	EstimatedDisplayCost string      `json:"estimatedDisplayCost"`
+	Currency             string      `json:"currency"`
 }

@@ -9,21 +9,21 @@ import (
 	"fmt"
 	"sync"
 
-	"remotion-lambda-iam/lambda/awsjson"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // Source is one secret, read lazily. It is safe for concurrent use.
 type Source struct {
-	sm *awsjson.Client // of Secrets Manager
+	sm *secretsmanager.Client
 	id string
 
 	mu    sync.Mutex
 	value string
 }
 
-// New makes a Source of the secret id (its ARN or name), read through sm,
-// a client of Secrets Manager.
-func New(sm *awsjson.Client, id string) *Source {
+// New makes a Source of the secret id (its ARN or name), read through sm.
+func New(sm *secretsmanager.Client, id string) *Source {
 	return &Source{sm: sm, id: id}
 }
 
@@ -35,13 +35,13 @@ func (s *Source) Value(ctx context.Context) (string, error) {
 	if s.value != "" {
 		return s.value, nil
 	}
-	var out struct{ SecretString string }
-	if err := s.sm.Call(ctx, "GetSecretValue", struct{ SecretId string }{s.id}, &out); err != nil {
+	out, err := s.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.id)})
+	if err != nil {
 		return "", fmt.Errorf("read the webhook secret: %w", err)
 	}
-	if out.SecretString == "" {
+	if aws.ToString(out.SecretString) == "" {
 		return "", errors.New("read the webhook secret: it has no string value")
 	}
-	s.value = out.SecretString
+	s.value = *out.SecretString
 	return s.value, nil
 }

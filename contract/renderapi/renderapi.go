@@ -1,28 +1,23 @@
-// Package wire defines the render API's requests and answers as JSON: the
-// trigger function encodes them and the render CLI decodes them. It imports
-// no AWS code, so the CLI and the CDK app can use it without linking the
-// function.
-package wire
+// Package renderapi is the render API's public contract: its routes, and
+// its requests and answers as JSON. The trigger function serves it, the
+// stack deploys its routes, and the render CLI and third parties call it. It
+// imports no AWS code, so that each of them can use it without linking the
+// others.
+package renderapi
 
 import (
+	"encoding/json"
 	"time"
 
 	"remotion-lambda-iam/lambda/remotion/render"
 )
 
-// Route keys of the HTTP API, as API Gateway names them.
-const (
-	RouteStart    = "POST /renders"
-	RouteProgress = "GET /renders/{renderId}"
-	RouteList     = "GET /renders"
-	RouteListAll  = "GET /renders/all"
-	// RouteWebhook receives Remotion's completion webhooks. It has no
-	// authorizer: the signature is what protects it.
-	RouteWebhook = "POST /webhooks/remotion"
-)
-
-// WebhookPath is RouteWebhook's path.
-const WebhookPath = "/webhooks/remotion"
+// StartRequest is the body of POST /renders: Remotion's options under their
+// own names, and the output key where the deployment has an output bucket.
+type StartRequest struct {
+	render.Options
+	OutputKey *string `json:"outputKey,omitempty"`
+}
 
 // Headers of POST /renders.
 const (
@@ -33,20 +28,20 @@ const (
 	HeaderReplayed = "Idempotency-Replayed"
 )
 
-// StartRequest is the body of POST /renders: Remotion's options under their
-// own names, and the output key where the deployment has an output bucket.
-type StartRequest struct {
-	render.Options
-	OutputKey *string `json:"outputKey,omitempty"`
-}
-
 // State is where a render stands.
 type State string
 
 const (
+	// StateStarting: this API is sending the start to Remotion.
+	StateStarting State = "starting"
+	// StateRendering: Remotion accepted the start and is rendering.
 	StateRendering State = "rendering"
-	StateDone      State = "done"
-	StateFailed    State = "failed"
+	// StateUnknown: the start was sent, and its answer did not say whether
+	// Remotion launched the render; it may be running and billing. It is
+	// never sent again. A completion webhook, if one comes, finishes it.
+	StateUnknown State = "unknown"
+	StateDone    State = "done"
+	StateFailed  State = "failed"
 )
 
 // Final reports whether a render in state s is over.
@@ -54,11 +49,16 @@ func (s State) Final() bool { return s == StateDone || s == StateFailed }
 
 // StartResponse is the 202 answer of POST /renders.
 type StartResponse struct {
-	RenderID    string  `json:"renderId"`
-	BucketName  string  `json:"bucketName"`
-	State       State   `json:"state"`
-	ProgressURL string  `json:"progressUrl"`
-	Output      *Output `json:"output,omitempty"`
+	// RenderID is this API's ID of the render, which every route takes.
+	RenderID string `json:"renderId"`
+	// RemotionRenderID and BucketName are Remotion's names of the render
+	// and the bucket that holds its progress and, unless Output says
+	// otherwise, its output.
+	RemotionRenderID string  `json:"remotionRenderId,omitempty"`
+	BucketName       string  `json:"bucketName,omitempty"`
+	State            State   `json:"state"`
+	ProgressURL      string  `json:"progressUrl"`
+	Output           *Output `json:"output,omitempty"`
 }
 
 // Output is where a render into the deployment's output bucket lands.
@@ -72,16 +72,17 @@ type Output struct {
 // Progress is the 200 answer of GET /renders/{renderId}.
 type Progress struct {
 	RenderID          string        `json:"renderId"`
-	BucketName        string        `json:"bucketName"`
+	RemotionRenderID  string        `json:"remotionRenderId,omitempty"`
+	BucketName        string        `json:"bucketName,omitempty"`
 	State             State         `json:"state"`
 	OverallProgress   float64       `json:"overallProgress"`
 	FramesRendered    int           `json:"framesRendered"`
 	OutputFile        *string       `json:"outputFile"`
 	OutputSizeInBytes *int64        `json:"outputSizeInBytes"`
 	Output            *Output       `json:"output,omitempty"`
-	TimeToFinishMs    *int64        `json:"timeToFinishInMilliseconds"`
+	TimeToFinishMs    *int64        `json:"timeToFinishMs"`
 	Errors            []RenderError `json:"errors"`
-	Costs             Costs         `json:"costs"`
+	Costs             *Costs        `json:"costs"`
 }
 
 // RenderError is one error a render met, fatal or retried.
@@ -95,28 +96,32 @@ type RenderError struct {
 	WillRetry bool   `json:"willRetry"`
 }
 
-// Costs is Remotion's estimate of what a render has cost so far.
+// Costs is Remotion's estimate of what a render has cost: so far while it
+// runs, in all once it is over.
 type Costs struct {
-	AccruedSoFar float64 `json:"accruedSoFar"`
-	DisplayCost  string  `json:"displayCost"`
-	Currency     string  `json:"currency"`
+	// EstimatedCost is an exact decimal, as Remotion computed it.
+	EstimatedCost json.Number `json:"estimatedCost"`
+	DisplayCost   string      `json:"displayCost"`
+	Currency      string      `json:"currency"`
 }
 
 // Render is the record of a render: who started what, when, and how it ended.
 type Render struct {
-	RenderID    string     `json:"renderId"`
-	BucketName  string     `json:"bucketName"`
-	Composition string     `json:"composition"`
-	ServeURL    string     `json:"serveUrl"`
-	Output      *Output    `json:"output,omitempty"`
-	RequestedBy string     `json:"requestedBy"`
-	RequestID   string     `json:"requestId"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	State       State      `json:"state"`
-	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
-	OutputFile  *string    `json:"outputFile,omitempty"`
-	Errors      []string   `json:"errors,omitempty"`
-	Costs       *Costs     `json:"costs,omitempty"`
+	RenderID         string     `json:"renderId"`
+	RemotionRenderID string     `json:"remotionRenderId,omitempty"`
+	BucketName       string     `json:"bucketName,omitempty"`
+	Composition      string     `json:"composition"`
+	ServeURL         string     `json:"serveUrl"`
+	Output           *Output    `json:"output,omitempty"`
+	RequestedBy      string     `json:"requestedBy"`
+	RequestID        string     `json:"requestId"`
+	CreatedAt        time.Time  `json:"createdAt"`
+	State            State      `json:"state"`
+	FinishedAt       *time.Time `json:"finishedAt,omitempty"`
+	OutputFile       *string    `json:"outputFile,omitempty"`
+	TimeToFinishMs   *int64     `json:"timeToFinishMs,omitempty"`
+	Errors           []string   `json:"errors,omitempty"`
+	Costs            *Costs     `json:"costs,omitempty"`
 }
 
 // RenderList is the 200 answer of GET /renders and GET /renders/all, newest
@@ -124,32 +129,6 @@ type Render struct {
 type RenderList struct {
 	Renders    []Render `json:"renders"`
 	NextCursor string   `json:"nextCursor,omitempty"`
-}
-
-// RenderEvent is the detail of the EventBridge event (source
-// remotion.render) put once when a render ends: detail-type "Render
-// Succeeded", "Render Failed" or "Render Timed Out".
-type RenderEvent struct {
-	RenderID    string    `json:"renderId"`
-	BucketName  string    `json:"bucketName"`
-	Composition string    `json:"composition"`
-	RequestedBy string    `json:"requestedBy"`
-	CreatedAt   time.Time `json:"createdAt"`
-	FinishedAt  time.Time `json:"finishedAt"`
-	// With a success:
-	OutputURL      string      `json:"outputUrl,omitempty"`
-	OutputFile     string      `json:"outputFile,omitempty"`
-	TimeToFinishMs *int64      `json:"timeToFinishMs,omitempty"`
-	Costs          *EventCosts `json:"costs,omitempty"`
-	// With a failure:
-	Errors []string `json:"errors,omitempty"`
-}
-
-// EventCosts is Remotion's estimate of what a finished render cost.
-type EventCosts struct {
-	EstimatedCost float64 `json:"estimatedCost"`
-	DisplayCost   string  `json:"displayCost"`
-	Currency      string  `json:"currency"`
 }
 
 // WebhookReceipt is the 200 answer to a webhook.
@@ -172,6 +151,8 @@ type Error struct {
 	Code    ErrorCode `json:"code"`
 	Message string    `json:"message"`
 	Field   string    `json:"field,omitempty"`
+	// RenderID, with start_outcome_unknown, is the render to look for.
+	RenderID string `json:"renderId,omitempty"`
 }
 
 // ErrorCode is the stable name of a failure.
@@ -191,12 +172,16 @@ const (
 	CodeServeURLNotAllowed   ErrorCode = "serve_url_not_allowed"
 	CodeNoOutputBucket       ErrorCode = "no_output_bucket"
 	CodeNotFound             ErrorCode = "not_found"
-	CodeThrottled            ErrorCode = "throttled"
+	// CodeRenderNotFound: no render of the caller's has that ID.
+	CodeRenderNotFound ErrorCode = "render_not_found"
+	CodeThrottled      ErrorCode = "throttled"
 	// CodeIdempotencyKeyReused: the key came with another body before.
 	CodeIdempotencyKeyReused ErrorCode = "idempotency_key_reused"
 	// CodeIdempotencyInProgress: the first request with the key is still
 	// running; retry after Retry-After.
 	CodeIdempotencyInProgress ErrorCode = "idempotency_in_progress"
+	// CodeBadSignature: a webhook whose signature is missing or wrong.
+	CodeBadSignature ErrorCode = "bad_signature"
 )
 
 // Errors of the render function or of this deployment (5xx).
@@ -205,20 +190,20 @@ const (
 	CodeRenderFunctionNotFound ErrorCode = "render_function_not_found"
 	CodeAccessDenied           ErrorCode = "access_denied"
 	CodeUpstreamTimeout        ErrorCode = "upstream_timeout"
-	CodeStartOutcomeUnknown    ErrorCode = "start_outcome_unknown"
-	CodeRenderRejected         ErrorCode = "render_rejected"
-	CodeRenderFunctionError    ErrorCode = "render_function_error"
-	CodeUpstreamError          ErrorCode = "upstream_error"
-	CodeConfigurationError     ErrorCode = "configuration_error"
-	CodeInternalError          ErrorCode = "internal_error"
-	// CodeRecordsUnavailable: the render table could not be read or written,
-	// so nothing was started.
+	// CodeStartOutcomeUnknown: the start was sent, and nothing proves that
+	// it did not launch the render. It is never sent again: not by a retry,
+	// not with the same Idempotency-Key (409 from then on).
+	CodeStartOutcomeUnknown ErrorCode = "start_outcome_unknown"
+	CodeRenderRejected      ErrorCode = "render_rejected"
+	CodeRenderFunctionError ErrorCode = "render_function_error"
+	CodeUpstreamError       ErrorCode = "upstream_error"
+	CodeConfigurationError  ErrorCode = "configuration_error"
+	CodeInternalError       ErrorCode = "internal_error"
+	// CodeRecordsUnavailable: the render table could not be read or written.
 	CodeRecordsUnavailable ErrorCode = "records_unavailable"
 	// CodeSecretUnavailable: the webhook secret could not be read.
 	CodeSecretUnavailable ErrorCode = "webhook_secret_unavailable"
 	// CodeEventsUnavailable: EventBridge did not take the outcome's event;
 	// the webhook's sender retries.
 	CodeEventsUnavailable ErrorCode = "events_unavailable"
-	// CodeBadSignature: a webhook whose signature is missing or wrong.
-	CodeBadSignature ErrorCode = "bad_signature"
 )
