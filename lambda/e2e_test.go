@@ -6,7 +6,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/hex"
@@ -30,13 +29,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
-	"remotion-lambda-iam/lambda/awsjson"
 	"remotion-lambda-iam/lambda/env"
-	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -319,31 +315,35 @@ func errorCode(body map[string]any) string {
 	return code
 }
 
-func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
+// untracked runs the bootstrap of a deployment without records under the
+// emulator, with its own stand-in answering as replies says.
+func untracked(t *testing.T) (*emulator, *standin.Server, *script) {
+	t.Helper()
 	buildBinaries(t)
 	replies := &script{}
 	srv := standin.Start(replies.respond)
 	t.Cleanup(srv.Close)
 	srv.AddBucket(e2eBucket, standin.Region)
-	emu := startEmulator(t, srv)
-	started := standin.Started(e2eBucket, e2eRenderID)
+	return startEmulator(t, srv), srv, replies
+}
 
-	t.Run("a render is started with Remotion's own payload", func(t *testing.T) {
-		replies.set(started)
-		before := len(srv.Invocations())
+func TestBootstrapStartsARenderWithRemotionsOwnPayload(t *testing.T) {
+	emu, srv, replies := untracked(t)
+	replies.set(standin.Started(e2eBucket, e2eRenderID))
 
-		resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp","codec":"h264","inputProps":{"title":"Hello","n":1}}`))
+	resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp","codec":"h264","inputProps":{"title":"Hello","n":1}}`))
 
-		if resp.StatusCode != http.StatusAccepted || body["renderId"] != e2eRenderID || body["bucketName"] != e2eBucket {
-			t.Fatalf("got %d %v", resp.StatusCode, body)
-		}
-		inv := srv.Invocations()[before:]
-		if len(inv) != 1 || inv[0].FunctionName != e2eFunctionName {
-			t.Fatalf("invocations: %+v", inv)
-		}
-		assertSameJSON(t, inv[0].Payload, vectors.Read(t, "start-default.json"))
-	})
+	if resp.StatusCode != http.StatusAccepted || body["renderId"] != e2eRenderID || body["bucketName"] != e2eBucket {
+		t.Fatalf("got %d %v", resp.StatusCode, body)
+	}
+	inv := srv.Invocations()
+	if len(inv) != 1 || inv[0].FunctionName != e2eFunctionName {
+		t.Fatalf("invocations: %+v", inv)
+	}
+	assertSameJSON(t, inv[0].Payload, vectors.Read(t, "start-default.json"))
+}
 
+func TestBootstrapReportsProgress(t *testing.T) {
 	for _, tt := range []struct {
 		vector, state string
 	}{
@@ -351,19 +351,21 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 		{"progress-done.json", "done"},
 		{"progress-fatal.json", "failed"},
 	} {
-		t.Run("progress "+tt.state, func(t *testing.T) {
+		t.Run(tt.state, func(t *testing.T) {
+			emu, srv, replies := untracked(t)
 			replies.set(standin.Reply{Body: vectors.Read(t, tt.vector)})
-			before := len(srv.Invocations())
 
 			resp, body := emu.invoke(t, progressEvent())
 
 			if resp.StatusCode != http.StatusOK || body["state"] != tt.state {
 				t.Fatalf("got %d %v, want 200 %s", resp.StatusCode, body, tt.state)
 			}
-			assertSameJSON(t, srv.Invocations()[before].Payload, vectors.Read(t, "status.json"))
+			assertSameJSON(t, srv.Invocations()[0].Payload, vectors.Read(t, "status.json"))
 		})
 	}
+}
 
+func TestBootstrapAnswersRemotionsRefusals(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		reply  standin.Reply
@@ -375,6 +377,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 		{"access denied", standin.AccessDenied, 502, "access_denied"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			emu, _, replies := untracked(t)
 			replies.set(tt.reply)
 
 			resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
@@ -384,87 +387,102 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 			}
 		})
 	}
+}
 
-	// Lambda's 500 does not say the render did not start: the start is not
-	// sent again, and the caller is told its outcome is unknown.
-	t.Run("a start answered 500 is sent once", func(t *testing.T) {
-		replies.set(standin.ServiceError, started)
-		before := len(srv.Invocations())
+// Lambda's 500 does not say the render did not start: the start is not
+// sent again, and the caller is told its outcome is unknown.
+func TestBootstrapSendsAStartAnswered500Once(t *testing.T) {
+	emu, srv, replies := untracked(t)
+	replies.set(standin.ServiceError, standin.Started(e2eBucket, e2eRenderID))
 
-		resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
+	resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
 
-		if resp.StatusCode != http.StatusBadGateway || errorCode(body) != "start_outcome_unknown" {
-			t.Errorf("got %d %v, want 502 start_outcome_unknown", resp.StatusCode, body)
-		}
-		if n := len(srv.Invocations()) - before; n != 1 {
-			t.Errorf("the render function was invoked %d times, want once", n)
-		}
-	})
+	if resp.StatusCode != http.StatusBadGateway || errorCode(body) != "start_outcome_unknown" {
+		t.Errorf("got %d %v, want 502 start_outcome_unknown", resp.StatusCode, body)
+	}
+	if n := len(srv.Invocations()); n != 1 {
+		t.Errorf("the render function was invoked %d times, want once", n)
+	}
+}
 
-	t.Run("a malformed request", func(t *testing.T) {
-		before := len(srv.Invocations())
+func TestBootstrapRefusesAMalformedRequest(t *testing.T) {
+	emu, srv, _ := untracked(t)
 
-		resp, body := emu.invoke(t, startEvent(`{"composition":`))
+	resp, body := emu.invoke(t, startEvent(`{"composition":`))
 
-		if resp.StatusCode != http.StatusBadRequest || errorCode(body) != "malformed_json" {
-			t.Errorf("got %d %v", resp.StatusCode, body)
-		}
-		if len(srv.Invocations()) != before {
-			t.Error("a malformed request reached the render function")
-		}
-	})
+	if resp.StatusCode != http.StatusBadRequest || errorCode(body) != "malformed_json" {
+		t.Errorf("got %d %v", resp.StatusCode, body)
+	}
+	if len(srv.Invocations()) != 0 {
+		t.Error("a malformed request reached the render function")
+	}
+}
 
-	t.Run("large inputProps go through S3", func(t *testing.T) {
-		replies.set(started)
-		before := len(srv.Invocations())
-		props := `{"text":"` + strings.Repeat("x", remotion.MaxInlinePayloadSize) + `"}`
+func TestBootstrapSendsLargeInputPropsThroughS3(t *testing.T) {
+	emu, srv, replies := untracked(t)
+	replies.set(standin.Started(e2eBucket, e2eRenderID))
+	props := `{"text":"` + strings.Repeat("x", remotion.MaxInlinePayloadSize) + `"}`
 
-		resp, _ := emu.invoke(t, startEvent(`{"composition":"MyComp","inputProps":`+props+`}`))
+	resp, _ := emu.invoke(t, startEvent(`{"composition":"MyComp","inputProps":`+props+`}`))
 
-		if resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("status %d", resp.StatusCode)
-		}
-		var p struct {
-			InputProps struct{ Type, Hash, BucketName string }
-		}
-		json.Unmarshal(srv.Invocations()[before].Payload, &p)
-		stored, ok := srv.Object(e2eBucket, remotion.InputPropsKey(p.InputProps.Hash))
-		if p.InputProps.Type != "bucket-url" || p.InputProps.BucketName != e2eBucket || !ok || string(stored) != props {
-			t.Errorf("inputProps %+v; stored: %v", p.InputProps, ok)
-		}
-	})
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var p struct {
+		InputProps struct{ Type, Hash, BucketName string }
+	}
+	json.Unmarshal(srv.Invocations()[0].Payload, &p)
+	stored, ok := srv.Object(e2eBucket, remotion.InputPropsKey(p.InputProps.Hash))
+	if p.InputProps.Type != "bucket-url" || p.InputProps.BucketName != e2eBucket || !ok || string(stored) != props {
+		t.Errorf("inputProps %+v; stored: %v", p.InputProps, ok)
+	}
+}
 
-	// Last: the function answers before its own deadline, so Lambda does not
-	// kill it mid-request.
-	t.Run("a slow render function hits the deadline", func(t *testing.T) {
-		replies.set(standin.Reply{Body: started.Body, Delay: time.Minute})
-		begin := time.Now()
+// The function answers before its own deadline, so Lambda does not kill it
+// mid-request.
+func TestBootstrapAnswersASlowRenderFunctionBeforeItsDeadline(t *testing.T) {
+	emu, _, replies := untracked(t)
+	replies.set(standin.Reply{Body: standin.Started(e2eBucket, e2eRenderID).Body, Delay: time.Minute})
+	begin := time.Now()
 
-		resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
+	resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
 
-		if resp.StatusCode != http.StatusGatewayTimeout || errorCode(body) != "start_outcome_unknown" {
-			t.Errorf("got %d %v, want 504 start_outcome_unknown", resp.StatusCode, body)
-		}
-		if took := time.Since(begin); took >= e2eTimeout {
-			t.Errorf("the answer took %v, not less than the function's %v timeout", took, e2eTimeout)
-		}
-	})
+	if resp.StatusCode != http.StatusGatewayTimeout || errorCode(body) != "start_outcome_unknown" {
+		t.Errorf("got %d %v, want 504 start_outcome_unknown", resp.StatusCode, body)
+	}
+	if took := time.Since(begin); took >= e2eTimeout {
+		t.Errorf("the answer took %v, not less than the function's %v timeout", took, e2eTimeout)
+	}
+}
 
-	t.Run("one JSON log line per request", func(t *testing.T) {
-		var lines int
+func TestBootstrapLogsOneJSONLinePerRequest(t *testing.T) {
+	emu, _, replies := untracked(t)
+	replies.set(standin.Started(e2eBucket, e2eRenderID))
+	emu.invoke(t, startEvent(`{"composition":"MyComp"}`))
+	emu.invoke(t, startEvent(`{"composition":`))
+
+	// The emulator passes the function's output on as it comes: wait for it.
+	var lines []map[string]any
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		lines = lines[:0]
 		for _, l := range strings.Split(emu.logs.String(), "\n") {
 			var entry map[string]any
 			if json.Unmarshal([]byte(l), &entry) == nil && entry["msg"] == "request" {
-				lines++
-				if _, ok := entry["route"]; !ok {
-					t.Errorf("log line without a route: %s", l)
-				}
+				lines = append(lines, entry)
 			}
 		}
-		if lines < 9 {
-			t.Errorf("%d request log lines, want one per request (9 or more):\n%s", lines, emu.logs)
+		if len(lines) >= 2 || time.Now().After(deadline) {
+			break
 		}
-	})
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d request log lines for 2 requests:\n%s", len(lines), emu.logs)
+	}
+	for _, entry := range lines {
+		if entry["route"] != "POST /renders" || entry["status"] == nil {
+			t.Errorf("log line %v, want its route and status", entry)
+		}
+	}
 }
 
 func TestBootstrapWithoutConfigurationExplainsItself(t *testing.T) {
@@ -570,12 +588,19 @@ func recordsEnv(b *testing.B, srv *standin.Server, records bool) []string {
 	return trackingEnv(db, db.NewRenderTable(b), srv, "webhook")
 }
 
+// The endpoints of the services the function calls, as the AWS SDK reads
+// them from the environment.
+const (
+	endpointDynamoDB       = "AWS_ENDPOINT_URL_DYNAMODB"
+	endpointSecretsManager = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
+	endpointEventBridge    = "AWS_ENDPOINT_URL_EVENTBRIDGE"
+)
+
 // trackingEnv is the environment of a deployment with render tracking: the
 // table on db, and the webhook secret secretID and the bus on srv.
 func trackingEnv(db *dynalite.Server, table string, srv *standin.Server, secretID string) []string {
-	return []string{env.RenderTable + "=" + table, awsjson.DynamoDB.EndpointVariable() + "=" + db.URL,
-		env.WebhookSecretARN + "=" + secretID, awsjson.SecretsManager.EndpointVariable() + "=" + srv.URL(),
-		awsjson.EventBridge.EndpointVariable() + "=" + srv.URL()}
+	return []string{env.RenderTable + "=" + table, endpointDynamoDB + "=" + db.URL,
+		env.WebhookSecretARN + "=" + secretID, endpointSecretsManager + "=" + srv.URL(), endpointEventBridge + "=" + srv.URL()}
 }
 
 func reportPercentiles(b *testing.B, samples []time.Duration) {
@@ -619,7 +644,7 @@ func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
 		return standin.Reply{Body: vectors.Read(t, "progress-done.json")}
 	})
 	t.Cleanup(srv.Close)
-	emu := startEmulator(t, srv, env.RenderTable+"="+tableName, awsjson.DynamoDB.EndpointVariable()+"="+db.URL)
+	emu := startEmulator(t, srv, env.RenderTable+"="+tableName, endpointDynamoDB+"="+db.URL)
 	start := startEvent(`{"composition":"MyComp"}`)
 	start.Headers["idempotency-key"] = "order-42"
 	start.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
@@ -636,7 +661,7 @@ func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
 		t.Errorf("%d invocations after a start and its retry, want 1", n)
 	}
 
-	poll := apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": e2eRenderID}, nil)
+	poll := apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": body["renderId"].(string)}, nil)
 	done, progress := emu.invoke(t, poll)
 	calls := len(srv.Invocations())
 	_, fromRecord := emu.invoke(t, poll)
@@ -685,7 +710,12 @@ func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 	if n := srv.SecretReads(); n != 1 {
 		t.Errorf("the secret was read %d times by the first start, want once", n)
 	}
-	var payload struct{ Webhook struct{ URL, Secret string } }
+	var payload struct {
+		Webhook struct {
+			URL, Secret string
+			CustomData  struct{ RenderID string }
+		}
+	}
 	json.Unmarshal(srv.Invocations()[0].Payload, &payload)
 	if payload.Webhook.URL != "https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/remotion" || payload.Webhook.Secret != vectors.Secret {
 		t.Errorf("the start's webhook: %+v", payload.Webhook)
@@ -696,10 +726,11 @@ func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 		ev.Headers["x-remotion-signature"], ev.Headers["x-remotion-mode"] = signature, "production"
 		return emu.invoke(t, ev)
 	}
-	success := vectors.Vectors["success"]
-	first, _ := deliver(success.Body, success.Headers["X-Remotion-Signature"])
-	again, repeat := deliver(success.Body, success.Headers["X-Remotion-Signature"])
-	forged, _ := deliver(strings.Replace(success.Body, "out.mp4", "evil.mp4", 1), success.Headers["X-Remotion-Signature"])
+	renderID := payload.Webhook.CustomData.RenderID
+	success, signature := signedWebhook(t, vectors, "success", renderID)
+	first, _ := deliver(success, signature)
+	again, repeat := deliver(success, signature)
+	forged, _ := deliver(strings.Replace(success, "out.mp4", "evil.mp4", 1), signature)
 
 	if first.StatusCode != http.StatusOK || again.StatusCode != http.StatusOK || repeat["duplicate"] != true || forged.StatusCode != http.StatusUnauthorized {
 		t.Errorf("deliveries: %d, %d %v, forged %d", first.StatusCode, again.StatusCode, repeat, forged.StatusCode)
@@ -708,10 +739,26 @@ func TestBootstrapReceivesRemotionsWebhook(t *testing.T) {
 		t.Errorf("events: %+v", evs)
 	}
 	calls := len(srv.Invocations())
-	poll, progress := emu.invoke(t, apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": e2eRenderID}, nil))
+	poll, progress := emu.invoke(t, apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": renderID}, nil))
 	if poll.StatusCode != http.StatusOK || progress["state"] != "done" || !strings.HasSuffix(fmt.Sprint(progress["outputFile"]), "/out.mp4") || len(srv.Invocations()) != calls {
 		t.Errorf("poll after the webhook: %d %v (%d invocations, want %d)", poll.StatusCode, progress, len(srv.Invocations()), calls)
 	}
+}
+
+// signedWebhook is one of Remotion's recorded webhooks about the render
+// renderID: its custom data is what the render's start gave Remotion, and
+// it is signed with the vectors' secret, as Remotion signs.
+func signedWebhook(tb testing.TB, v vectors.Webhooks, name, renderID string) (body, signature string) {
+	tb.Helper()
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(v.Vectors[name].Body), &fields); err != nil {
+		tb.Fatal(err)
+	}
+	fields["customData"] = map[string]string{"renderId": renderID}
+	b, _ := json.Marshal(fields)
+	mac := hmac.New(sha512.New, []byte(v.Secret))
+	mac.Write(b)
+	return string(b), "sha512=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // BenchmarkWarmWebhook measures a verified webhook through the emulator:
@@ -721,24 +768,17 @@ func BenchmarkWarmWebhook(b *testing.B) {
 	vectors := vectors.ReadWebhooks(b)
 	db := dynalite.Shared(b)
 	table := db.NewRenderTable(b)
-	store := records.New(db.Client(b), table, time.Hour)
 	srv := standin.Start(standin.NewRenders(e2eBucket))
 	defer srv.Close()
 	srv.SetSecret("webhook", vectors.Secret)
 	emu := startEmulator(b, srv, trackingEnv(db, table, srv, "webhook")...)
-	emu.invoke(b, startEvent(`{"composition":"MyComp"}`)) // initialize
 	var samples []time.Duration
-	n := 0
 	for b.Loop() {
 		b.StopTimer()
-		n++
-		id := fmt.Sprintf("hook%06d", n)
-		store.Create(context.Background(), renderapi.Render{RenderID: id, BucketName: e2eBucket, CreatedAt: time.Now(), State: renderapi.StateRendering})
-		body := strings.Replace(vectors.Vectors["success"].Body, e2eRenderID, id, 1)
-		mac := hmac.New(sha512.New, []byte(vectors.Secret))
-		mac.Write([]byte(body))
+		_, started := emu.invoke(b, webhookedStart())
+		body, signature := signedWebhook(b, vectors, "success", started["renderId"].(string))
 		ev := apiEvent("POST /webhooks/remotion", body, nil, nil)
-		ev.Headers["x-remotion-signature"] = "sha512=" + hex.EncodeToString(mac.Sum(nil))
+		ev.Headers["x-remotion-signature"] = signature
 		b.StartTimer()
 		begin := time.Now()
 		if resp, out := emu.invoke(b, ev); resp.StatusCode != http.StatusOK {
@@ -747,6 +787,47 @@ func BenchmarkWarmWebhook(b *testing.B) {
 		samples = append(samples, time.Since(begin))
 	}
 	reportPercentiles(b, samples)
+}
+
+// One start, one charge, through the real bootstrap: a start whose answer
+// does not prove that nothing ran (Remotion's function crashed, or replied
+// with something that is not JSON) is not sent again, not even by a retry
+// with the same Idempotency-Key and Remotion healthy again, and its record
+// says its outcome is unknown.
+func TestBootstrapNeverStartsAnUnknownOutcomeTwice(t *testing.T) {
+	for name, failure := range map[string]standin.Reply{
+		"a function error":         {FunctionError: "Unhandled", Body: map[string]string{"errorType": "Runtime.ExitError", "errorMessage": "signal: killed"}},
+		"a reply that is not JSON": {Body: "<html>"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			buildBinaries(t)
+			db := dynalite.Shared(t)
+			replies := &script{}
+			srv := standin.Start(replies.respond)
+			t.Cleanup(srv.Close)
+			emu := startEmulator(t, srv, env.RenderTable+"="+db.NewRenderTable(t), endpointDynamoDB+"="+db.URL)
+			replies.set(failure, standin.Started(e2eBucket, e2eRenderID))
+			start := startEvent(`{"composition":"MyComp"}`)
+			start.Headers["idempotency-key"] = "order-42"
+
+			first, body := emu.invoke(t, start)
+			again, retried := emu.invoke(t, start)
+
+			if first.StatusCode != http.StatusBadGateway || errorCode(body) != "start_outcome_unknown" {
+				t.Errorf("the start: %d %v, want 502 start_outcome_unknown", first.StatusCode, body)
+			}
+			if again.StatusCode != http.StatusConflict || errorCode(retried) != "start_outcome_unknown" {
+				t.Errorf("its retry: %d %v, want 409 start_outcome_unknown", again.StatusCode, retried)
+			}
+			if n := len(srv.Invocations()); n != 1 {
+				t.Errorf("%d invocations of Remotion's function, want 1", n)
+			}
+			id, _ := body["error"].(map[string]any)["renderId"].(string)
+			if resp, record := emu.invoke(t, apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": id}, nil)); resp.StatusCode != http.StatusOK || record["state"] != "unknown" {
+				t.Errorf("the record of %q: %d %v, want its state unknown", id, resp.StatusCode, record)
+			}
+		})
+	}
 }
 
 // webhookedStart is a start as API Gateway sends it, with the domain a

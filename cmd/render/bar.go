@@ -33,7 +33,11 @@ func newProgressBar(w io.Writer) *progressBar {
 func (b *progressBar) update(p *renderapi.Progress) {
 	percent := int(p.OverallProgress * 100)
 	percent = max(0, min(100, percent))
-	line := fmt.Sprintf("%3d%%  %d frames  %s", percent, p.FramesRendered, p.Costs.DisplayCost)
+	cost := ""
+	if p.Costs != nil {
+		cost = p.Costs.DisplayCost
+	}
+	line := fmt.Sprintf("%3d%%  %d frames  %s", percent, p.FramesRendered, cost)
 	if b.terminal {
 		filled := percent * barWidth / 100
 		fmt.Fprintf(b.w, "\r\033[K%s [%s%s] %s", p.State, strings.Repeat("█", filled), strings.Repeat("░", barWidth-filled), line)

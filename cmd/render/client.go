@@ -139,7 +139,13 @@ func (c *client) list(ctx context.Context, everyone bool, limit int, cursor stri
 
 func (c *client) progress(ctx context.Context, renderID, bucket string) (*renderapi.Progress, error) {
 	var res renderapi.Progress
-	if err := c.do(ctx, http.MethodGet, "/renders/"+url.PathEscape(renderID), url.Values{"bucket": {bucket}}, nil, nil, &res); err != nil {
+	// A render with a record here needs no bucket; one without, such as
+	// one of a deployment that keeps no records, does.
+	var query url.Values
+	if bucket != "" {
+		query = url.Values{"bucket": {bucket}}
+	}
+	if err := c.do(ctx, http.MethodGet, "/renders/"+url.PathEscape(renderID), query, nil, nil, &res); err != nil {
 		return nil, fmt.Errorf("render progress: %w", err)
 	}
 	return &res, nil

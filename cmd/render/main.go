@@ -2,8 +2,8 @@
 // its progress until the video is done.
 //
 //	render --composition MyComp --props props.json      start, watch, print the output URL
-//	render --composition MyComp --no-wait               start, print "RENDER_ID BUCKET"
-//	render progress RENDER_ID BUCKET                     watch a render started earlier
+//	render --composition MyComp --no-wait               start, print "RENDER_ID [BUCKET]"
+//	render progress RENDER_ID [BUCKET]                   watch a render started earlier
 //	render list [-all] [-limit N]                        the caller's recent renders, as a table
 //
 // Requests are signed with SigV4 from the normal AWS credential chain.
@@ -104,11 +104,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var progressArgs []string
 	if len(args) > 0 && args[0] == "progress" {
-		if len(args) < 3 {
-			fmt.Fprintln(stderr, "render progress needs the RENDER_ID and BUCKET that the start printed")
+		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+			fmt.Fprintln(stderr, "render progress needs the RENDER_ID that the start printed (and its BUCKET, where the deployment keeps no records)")
 			return exitUsage
 		}
-		progressArgs, args = args[1:3], args[3:]
+		progressArgs, args = args[1:2], args[2:]
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			progressArgs, args = append(progressArgs, args[0]), args[1:]
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -161,7 +164,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	renderID, bucket := "", ""
 	if progressArgs != nil {
-		renderID, bucket = progressArgs[0], progressArgs[1]
+		renderID = progressArgs[0]
+		if len(progressArgs) > 1 {
+			bucket = progressArgs[1]
+		}
 	} else {
 		res, err := c.start(ctx, body, o.idempotencyKey, stderr)
 		if err != nil {
@@ -169,13 +175,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "to retry this start safely, run the same command with -idempotency-key %s\n", o.idempotencyKey)
 			return exitAPIError
 		}
-		renderID, bucket = res.RenderID, res.BucketName
+		renderID = res.RenderID
+		if strings.Contains(res.ProgressURL, "bucket=") {
+			bucket = res.BucketName // the deployment keeps no records
+		}
+		resume := strings.TrimSpace(renderID + " " + bucket)
 		if o.noWait {
 			fmt.Fprintf(stderr, "started render %s with Idempotency-Key %s\n", renderID, o.idempotencyKey)
-			fmt.Fprintln(stdout, renderID, bucket)
+			fmt.Fprintln(stdout, resume)
 			return exitDone
 		}
-		fmt.Fprintf(stderr, "started render %s (resume watching with: render progress %s %s)\n", renderID, renderID, bucket)
+		fmt.Fprintf(stderr, "started render %s (resume watching with: render progress %s)\n", renderID, resume)
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
@@ -245,7 +255,7 @@ func watch(ctx context.Context, c *client, renderID, bucket string, interval tim
 		switch {
 		case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 			bar.finish()
-			fmt.Fprintf(bar.w, "stopped watching render %s before it finished; resume with: render progress %s %s\n", renderID, renderID, bucket)
+			fmt.Fprintf(bar.w, "stopped watching render %s before it finished; resume with: render progress %s\n", renderID, strings.TrimSpace(renderID+" "+bucket))
 			return exitWatchTimeout
 		case err != nil:
 			bar.finish()

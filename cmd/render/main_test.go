@@ -24,6 +24,7 @@ import (
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 )
@@ -87,8 +88,9 @@ func newFakeAPIWith(t *testing.T, respond func(standin.Invocation) standin.Reply
 	}
 	f := &fakeAPI{lambda: lambda}
 	db := dynalite.Shared(t)
-	store := records.New(db.Client(t), db.NewRenderTable(t), 24*time.Hour)
-	if f.h, err = api.New(client, api.Config{DefaultServeURL: testServeURL, Records: store}, slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
+	store := records.New(db.Client(), db.NewRenderTable(t), 24*time.Hour)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if f.h, err = api.New(lifecycle.New(client, lifecycle.Config{Records: store}, log), api.Config{DefaultServeURL: testServeURL}, log); err != nil {
 		t.Fatal(err)
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -131,12 +133,12 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && r.URL.Path == "/renders":
 		f.bodies = append(f.bodies, body)
 		f.keys = append(f.keys, r.Header.Get("Idempotency-Key"))
-		req.RouteKey = renderapi.RouteStart
+		req.RouteKey = renderapi.RouteStart.Key()
 	case r.Method == http.MethodGet && r.URL.Path == "/renders":
-		req.RouteKey = renderapi.RouteList
+		req.RouteKey = renderapi.RouteList.Key()
 	case r.Method == http.MethodGet && isRender:
 		f.gets++
-		req.RouteKey = renderapi.RouteProgress
+		req.RouteKey = renderapi.RouteProgress.Key()
 		req.PathParameters = map[string]string{"renderId": id}
 	default:
 		req.RouteKey = r.Method + " " + r.URL.Path
@@ -197,7 +199,7 @@ func TestRenderStartsWatchesAndPrintsTheOutput(t *testing.T) {
 	if stdout != "https://s3.us-east-1.amazonaws.com/remotionlambda-useast1-abcdefghij/renders/abcdef1234/out.mp4\n" {
 		t.Errorf("stdout = %q, want the output URL alone", stdout)
 	}
-	for _, want := range []string{"rendering   0%", "rendering  62%  25 frames", "done 100%  40 frames  $0.001", "render progress abcdef1234 " + testBucket} {
+	for _, want := range []string{"rendering   0%", "rendering  62%  25 frames", "done 100%  40 frames  $0.001", "resume watching with: render progress "} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
@@ -215,14 +217,17 @@ func TestRenderStartsWatchesAndPrintsTheOutput(t *testing.T) {
 	}
 }
 
+// renderIDLine is a line of one of the API's render IDs.
+var renderIDLine = regexp.MustCompile(`^[a-z2-7]{26}\n$`)
+
 func TestNoWaitPrintsWhatProgressNeeds(t *testing.T) {
 	withCredentials(t)
 	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
 
 	code, stdout, _ := runCLI(t, `{"title":"from stdin"}`, "-api", fake.srv.URL, "-composition", "MyComp", "-props", "-", "-no-wait")
 
-	if code != exitDone || stdout != testRenderID+" "+testBucket+"\n" {
-		t.Errorf("exit %d, stdout %q; want 0 and %q", code, stdout, testRenderID+" "+testBucket)
+	if code != exitDone || !renderIDLine.MatchString(stdout) {
+		t.Errorf("exit %d, stdout %q; want 0 and the render's ID, which is all that render progress needs", code, stdout)
 	}
 	if fake.gets != 0 {
 		t.Error("-no-wait polled the progress")
@@ -300,7 +305,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad option", []string{"-api", "http://127.0.0.1:1", "-composition", "C", "-option", "crf"}, "key=JSON"},
 		{"misspelled option", []string{"-api", "http://127.0.0.1:1", "-composition", "C", "-option", "crff=20"}, `-option: unknown field "crff"`},
 		{"option of the wrong type", []string{"-api", "http://127.0.0.1:1", "-composition", "C", "-option", "crf=high"}, "-option"},
-		{"progress without bucket", []string{"progress", testRenderID}, "RENDER_ID and BUCKET"},
+		{"progress without a render", []string{"progress", "-interval", "1s"}, "needs the RENDER_ID"},
 		{"stray argument", []string{"-composition", "C", "extra"}, "unexpected arguments"},
 		{"bad API URL", []string{"-api", "ftp://x", "-composition", "C"}, "not a URL"},
 	}
@@ -369,10 +374,16 @@ func TestAGivenKeyMakesARepeatedStartSafe(t *testing.T) {
 	withCredentials(t)
 	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
 
+	var printed []string
 	for range 2 {
-		if code, stdout, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait", "-idempotency-key", "order-42"); code != exitDone || stdout != testRenderID+" "+testBucket+"\n" {
+		code, stdout, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait", "-idempotency-key", "order-42")
+		if code != exitDone || !renderIDLine.MatchString(stdout) {
 			t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 		}
+		printed = append(printed, stdout)
+	}
+	if printed[0] != printed[1] {
+		t.Errorf("the repeat printed %q, the first %q: want the same render", printed[1], printed[0])
 	}
 
 	if fake.keys[0] != "order-42" || fake.keys[1] != "order-42" {
@@ -390,7 +401,7 @@ func TestAStartIsRetriedWithItsKeyAfterA5xx(t *testing.T) {
 
 	code, stdout, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
 
-	if code != exitDone || stdout != testRenderID+" "+testBucket+"\n" {
+	if code != exitDone || !renderIDLine.MatchString(stdout) {
 		t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 	}
 	if strings.Count(stderr, "retrying") != 2 || len(fake.keys) != 1 || fake.keys[0] == "" {
@@ -429,13 +440,13 @@ func TestRetriesAreBounded(t *testing.T) {
 func TestListShowsTheCallersRendersAsATable(t *testing.T) {
 	withCredentials(t)
 	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
-	runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
+	_, started, _ := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
 
 	code, stdout, stderr := runCLI(t, "", "list", "-api", fake.srv.URL)
 
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	if code != exitDone || len(lines) != 2 || !strings.HasPrefix(lines[0], "RENDER ID") ||
-		!strings.Contains(lines[1], testRenderID) || !strings.Contains(lines[1], "rendering") || !strings.Contains(lines[1], "MyComp") ||
+		!strings.Contains(lines[1], strings.TrimSpace(started)) || !strings.Contains(lines[1], "rendering") || !strings.Contains(lines[1], "MyComp") ||
 		!strings.Contains(lines[1], "user/cli") {
 		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

@@ -18,6 +18,7 @@ import (
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/env"
+	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -36,9 +37,17 @@ type fixture struct {
 	logs *bytes.Buffer
 }
 
-// newFixture wires a Handler to the real Remotion client, which talks to a
-// stand-in for the Lambda Invoke API answering with respond.
+// newFixture wires a Handler that keeps no records to the real Remotion
+// client, which talks to a stand-in for the Lambda Invoke API answering
+// with respond.
 func newFixture(t testing.TB, cfg api.Config, respond func(standin.Invocation) standin.Reply) *fixture {
+	t.Helper()
+	return build(t, cfg, nil, respond)
+}
+
+// build is newFixture with what the deployment keeps: keep, given the
+// stand-in, says it.
+func build(t testing.TB, cfg api.Config, keep func(*standin.Server) lifecycle.Config, respond func(standin.Invocation) standin.Reply) *fixture {
 	t.Helper()
 	srv := standin.Start(respond)
 	t.Cleanup(srv.Close)
@@ -46,8 +55,13 @@ func newFixture(t testing.TB, cfg api.Config, respond func(standin.Invocation) s
 	if err != nil {
 		t.Fatal(err)
 	}
+	var lc lifecycle.Config
+	if keep != nil {
+		lc = keep(srv)
+	}
 	logs := &bytes.Buffer{}
-	h, err := api.New(client, cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	h, err := api.New(lifecycle.New(client, lc, log), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +70,7 @@ func newFixture(t testing.TB, cfg api.Config, respond func(standin.Invocation) s
 
 func post(body string) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{
-		RouteKey: renderapi.RouteStart,
+		RouteKey: renderapi.RouteStart.Key(),
 		RawPath:  "/renders",
 		Headers:  map[string]string{"content-type": "application/json"},
 		Body:     body,
@@ -69,7 +83,7 @@ func post(body string) events.APIGatewayV2HTTPRequest {
 
 func get(id string, query map[string]string) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{
-		RouteKey:              renderapi.RouteProgress,
+		RouteKey:              renderapi.RouteProgress.Key(),
 		RawPath:               "/renders/" + id,
 		PathParameters:        map[string]string{"renderId": id},
 		QueryStringParameters: query,
@@ -179,8 +193,8 @@ func TestProgressReportsEachState(t *testing.T) {
 			if len(errs) != tt.errors {
 				t.Errorf("errors = %v, want %d", body["errors"], tt.errors)
 			}
-			if _, ok := body["costs"].(map[string]any)["accruedSoFar"]; !ok {
-				t.Errorf("costs = %v, want accruedSoFar", body["costs"])
+			if _, ok := body["costs"].(map[string]any)["estimatedCost"]; !ok {
+				t.Errorf("costs = %v, want estimatedCost", body["costs"])
 			}
 		})
 	}
@@ -376,16 +390,17 @@ func TestUpstreamFailuresMapToStatusAndCode(t *testing.T) {
 		reply  standin.Reply
 		status int
 		code   string
-		// startCode, when set, is the code of a start: a start that failed
-		// after it was sent may have started the render.
+		// startCode, when set, is the code of a start: Remotion launches a
+		// render before it answers, so a start that failed after it was
+		// sent may have started it.
 		startCode string
 	}{
 		{"version mismatch", standin.Reply{Body: map[string]string{"type": "error", "message": "Version mismatch: the function has version 4.0.526"}}, 502, "version_mismatch", ""},
 		{"function missing", standin.FunctionNotFound, 502, "render_function_not_found", ""},
 		{"access denied", standin.AccessDenied, 502, "access_denied", ""},
 		{"throttled", standin.Throttled, 429, "throttled", ""},
-		{"rejected", standin.Reply{Body: map[string]string{"type": "error", "message": "Bad", "stack": "at x"}}, 502, "render_rejected", ""},
-		{"crashed", standin.Reply{FunctionError: "Unhandled", Body: map[string]any{"errorMessage": "boom", "trace": []string{"at y"}}}, 502, "render_function_error", ""},
+		{"rejected", standin.Reply{Body: map[string]string{"type": "error", "message": "Bad", "stack": "at x"}}, 502, "render_rejected", "start_outcome_unknown"},
+		{"crashed", standin.Reply{FunctionError: "Unhandled", Body: map[string]any{"errorMessage": "boom", "trace": []string{"at y"}}}, 502, "render_function_error", "start_outcome_unknown"},
 		{"service error", standin.ServiceError, 502, "upstream_error", "start_outcome_unknown"},
 	}
 	for _, tt := range tests {
@@ -397,7 +412,7 @@ func TestUpstreamFailuresMapToStatusAndCode(t *testing.T) {
 
 				code, _, message := errorOf(body)
 				want := tt.code
-				if req.RouteKey == renderapi.RouteStart && tt.startCode != "" {
+				if req.RouteKey == renderapi.RouteStart.Key() && tt.startCode != "" {
 					want = tt.startCode
 				}
 				if status != tt.status || code != want {
@@ -412,8 +427,8 @@ func TestUpstreamFailuresMapToStatusAndCode(t *testing.T) {
 }
 
 func TestSlowRenderFunctionAnswers504BeforeTheFunctionsDeadline(t *testing.T) {
-	f := newFixture(t, api.Config{DefaultServeURL: serveURL, DeadlineMargin: 50 * time.Millisecond},
-		standin.Always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
+	margin := func(*standin.Server) lifecycle.Config { return lifecycle.Config{DeadlineMargin: 50 * time.Millisecond} }
+	f := build(t, api.Config{DefaultServeURL: serveURL}, margin, standin.Always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 
@@ -443,7 +458,7 @@ func TestEachRequestIsLoggedOnceWithoutItsBody(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
 		t.Fatalf("log line is not JSON: %v", err)
 	}
-	for k, want := range map[string]any{"route": renderapi.RouteStart, "status": 202.0, "renderId": renderID, "requestId": "req-1"} {
+	for k, want := range map[string]any{"route": renderapi.RouteStart.Key(), "status": 202.0, "renderId": renderID, "requestId": "req-1"} {
 		if entry[k] != want {
 			t.Errorf("log %s = %v, want %v", k, entry[k], want)
 		}
@@ -602,7 +617,8 @@ func TestLargePropsGoThroughS3EndToEnd(t *testing.T) {
 // A bug must still answer JSON, without its stack, and log what happened.
 func TestPanicsAnswer500AndAreLogged(t *testing.T) {
 	logs := &bytes.Buffer{}
-	h, err := api.New(nil, api.Config{DefaultServeURL: serveURL}, slog.New(slog.NewJSONHandler(logs, nil))) // no client: calling it panics
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	h, err := api.New(lifecycle.New(nil, lifecycle.Config{}, log), api.Config{DefaultServeURL: serveURL}, log) // no client: calling it panics
 	if err != nil {
 		t.Fatal(err)
 	}

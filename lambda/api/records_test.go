@@ -17,6 +17,7 @@ import (
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/records"
 )
 
@@ -36,8 +37,19 @@ const (
 func tracked(t *testing.T, respond func(standin.Invocation) standin.Reply) (*fixture, *records.Store) {
 	t.Helper()
 	db := dynalite.Shared(t)
-	store := records.New(db.Client(t), db.NewRenderTable(t), 90*24*time.Hour)
-	return newFixture(t, api.Config{DefaultServeURL: serveURL, Records: store}, respond), store
+	store := records.New(db.Client(), db.NewRenderTable(t), 90*24*time.Hour)
+	keep := func(*standin.Server) lifecycle.Config { return lifecycle.Config{Records: store} }
+	return build(t, api.Config{DefaultServeURL: serveURL}, keep, respond), store
+}
+
+// idOf is the render ID of a 202 answer.
+func idOf(t testing.TB, body map[string]any) string {
+	t.Helper()
+	id, _ := body["renderId"].(string)
+	if id == "" {
+		t.Fatalf("no renderId in %v", body)
+	}
+	return id
 }
 
 // as sends req as an IAM principal, as API Gateway's IAM authorizer does.
@@ -60,18 +72,21 @@ func list(route string, query map[string]string) events.APIGatewayV2HTTPRequest 
 func TestAStartedRenderIsRecordedWithWhoStartedIt(t *testing.T) {
 	f, store := tracked(t, standin.Always(started))
 
-	status, _ := f.do(t, as(alice, post(`{"composition":"MyComp"}`)))
+	status, body := f.do(t, as(alice, post(`{"composition":"MyComp"}`)))
 
 	if status != http.StatusAccepted {
 		t.Fatalf("status %d", status)
 	}
-	r, err := store.Get(context.Background(), renderID)
+	r, err := store.Get(context.Background(), idOf(t, body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.RequestedBy != alice || r.Composition != "MyComp" || r.ServeURL != serveURL || r.BucketName != bucket ||
-		r.RequestID != "req-1" || r.State != renderapi.StateRendering || time.Since(r.CreatedAt) > time.Minute {
+	if r.RequestedBy != alice || r.Composition != "MyComp" || r.ServeURL != serveURL || r.BucketName != bucket || r.RemotionRenderID != renderID ||
+		r.RequestID != "req-1" || r.State != records.Rendering || time.Since(r.CreatedAt) > time.Minute {
 		t.Errorf("record %+v", r)
+	}
+	if body["remotionRenderId"] != renderID || body["progressUrl"] != "/renders/"+r.RenderID {
+		t.Errorf("answer %v", body)
 	}
 }
 
@@ -82,9 +97,9 @@ func TestAJWTCallerIsItsIssuerAndSubject(t *testing.T) {
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"iss": "https://issuer.example", "sub": "user-1"}},
 	}
 
-	f.do(t, req)
+	_, body := f.do(t, req)
 
-	if r, err := store.Get(context.Background(), renderID); err != nil || r.RequestedBy != "https://issuer.example#user-1" {
+	if r, err := store.Get(context.Background(), idOf(t, body)); err != nil || r.RequestedBy != "https://issuer.example#user-1" {
 		t.Errorf("record %+v, %v", r, err)
 	}
 }
@@ -93,11 +108,11 @@ func TestListsAreTheCallersOwnOrEveryones(t *testing.T) {
 	f, store := tracked(t, standin.Always(started))
 	now := time.Now()
 	for i, r := range []struct{ id, by string }{{"a1", alice}, {"b1", bob}, {"a2", alice}} {
-		store.Create(context.Background(), renderapi.Render{RenderID: r.id, RequestedBy: r.by, CreatedAt: now.Add(time.Duration(i) * time.Second), State: renderapi.StateRendering})
+		store.Create(context.Background(), records.Render{RenderID: r.id, RequestedBy: r.by, CreatedAt: now.Add(time.Duration(i) * time.Second), State: records.Starting})
 	}
 
-	_, own := f.do(t, as(alice, list(renderapi.RouteList, nil)))
-	_, all := f.do(t, as(bob, list(renderapi.RouteListAll, map[string]string{"limit": "2"})))
+	_, own := f.do(t, as(alice, list(renderapi.RouteList.Key(), nil)))
+	_, all := f.do(t, as(bob, list(renderapi.RouteListAll.Key(), map[string]string{"limit": "2"})))
 
 	if got := ids(own); got != "a2 a1" {
 		t.Errorf("alice's list: %s, want a2 a1", got)
@@ -105,7 +120,7 @@ func TestListsAreTheCallersOwnOrEveryones(t *testing.T) {
 	if got := ids(all); got != "a2 b1" || all["nextCursor"] == nil {
 		t.Errorf("everyone's first page: %s (next %v), want a2 b1 and a cursor", got, all["nextCursor"])
 	}
-	_, rest := f.do(t, as(bob, list(renderapi.RouteListAll, map[string]string{"limit": "2", "cursor": all["nextCursor"].(string)})))
+	_, rest := f.do(t, as(bob, list(renderapi.RouteListAll.Key(), map[string]string{"limit": "2", "cursor": all["nextCursor"].(string)})))
 	if got := ids(rest); got != "a1" {
 		t.Errorf("everyone's second page: %s, want a1", got)
 	}
@@ -123,7 +138,7 @@ func ids(body map[string]any) string {
 func TestBadListParametersAreRefused(t *testing.T) {
 	f, _ := tracked(t, standin.Always(started))
 	for _, query := range []map[string]string{{"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"cursor": "nonsense"}} {
-		status, body := f.do(t, as(alice, list(renderapi.RouteList, query)))
+		status, body := f.do(t, as(alice, list(renderapi.RouteList.Key(), query)))
 		if code, field, _ := errorOf(body); status != http.StatusBadRequest || code != "invalid_value" || field == "" {
 			t.Errorf("%v: %d %v", query, status, body)
 		}
@@ -138,12 +153,13 @@ func TestProgressOfAFinishedRenderInvokesNothing(t *testing.T) {
 		}
 		return standin.Reply{Body: vectors.Read(t, "progress-done.json")}
 	})
-	f.do(t, as(alice, post(`{"composition":"MyComp"}`)))
+	_, body := f.do(t, as(alice, post(`{"composition":"MyComp"}`)))
+	id := idOf(t, body)
 
 	// The first poll asks Remotion, without ?bucket=: the record has it.
-	status, first := f.do(t, get(renderID, nil))
+	status, first := f.do(t, get(id, nil))
 	calls := len(f.srv.Invocations())
-	_, second := f.do(t, get(renderID, nil))
+	_, second := f.do(t, get(id, nil))
 
 	if status != http.StatusOK || first["state"] != "done" || second["state"] != "done" {
 		t.Fatalf("polls: %d %v, then %v", status, first, second)
@@ -156,12 +172,12 @@ func TestProgressOfAFinishedRenderInvokesNothing(t *testing.T) {
 	}
 }
 
-func TestProgressWithoutARecordNeedsTheBucket(t *testing.T) {
+func TestProgressOfAnUnknownRenderIsNotFound(t *testing.T) {
 	f, _ := tracked(t, standin.Always(started))
 
 	status, body := f.do(t, get("norecord12", nil))
 
-	if code, field, _ := errorOf(body); status != http.StatusBadRequest || code != "missing_field" || field != "bucket" {
+	if code, _, _ := errorOf(body); status != http.StatusNotFound || code != "render_not_found" {
 		t.Errorf("got %d %v", status, body)
 	}
 }
@@ -245,19 +261,56 @@ func TestAClientErrorReleasesTheKey(t *testing.T) {
 	}
 }
 
-// A start whose outcome is unknown is never sent again for the same key.
+// A start whose outcome is unknown is never sent again for the same key:
+// every answer that does not prove that nothing ran: Lambda's 500,
+// Remotion's function crashing (a function error), a reply that is not
+// JSON, and an error Remotion reports after it may have launched the render.
 func TestAnUnknownOutcomeIsNeverStartedAgain(t *testing.T) {
-	f, _ := tracked(t, standin.Sequence(standin.ServiceError, started))
+	for name, failure := range map[string]standin.Reply{
+		"a 500 from Lambda":         standin.ServiceError,
+		"a function error":          {FunctionError: "Unhandled", Body: map[string]string{"errorType": "Runtime.ExitError", "errorMessage": "signal: killed"}},
+		"a reply that is not JSON":  {Body: "<html>"},
+		"an error after the launch": {Body: map[string]string{"type": "error", "message": "Could not write the initial progress file"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, store := tracked(t, standin.Sequence(failure, started))
+			req := as(alice, withKey("order-42", post(`{"composition":"MyComp"}`)))
+
+			first, answer := f.do(t, req)
+			second, body := f.do(t, req)
+
+			code, _, _ := errorOf(answer)
+			if first != http.StatusBadGateway || code != "start_outcome_unknown" {
+				t.Errorf("first answer %d %v, want 502 start_outcome_unknown", first, answer)
+			}
+			if code, _, message := errorOf(body); second != http.StatusConflict || code != "start_outcome_unknown" || !strings.Contains(message, "GET /renders") {
+				t.Errorf("the repeat: %d %v, want 409 start_outcome_unknown", second, body)
+			}
+			if n := len(f.srv.Invocations()); n != 1 {
+				t.Errorf("%d invocations, want 1", n)
+			}
+			id, _ := answer["error"].(map[string]any)["renderId"].(string)
+			if r, err := store.Get(context.Background(), id); err != nil || r.State != records.Unknown {
+				t.Errorf("the record of %q: %+v, %v; want its state unknown", id, r, err)
+			}
+		})
+	}
+}
+
+// Only answers that prove nothing ran release the key: here, Remotion's
+// refusal of another version, which it checks before it launches anything.
+func TestAProvenRefusalReleasesTheKey(t *testing.T) {
+	f, store := tracked(t, standin.Sequence(standin.Reply{Body: map[string]string{"type": "error", "message": "Version mismatch: the function has version 4.0.526"}}, started))
 	req := as(alice, withKey("order-42", post(`{"composition":"MyComp"}`)))
 
 	first, _ := f.do(t, req)
 	second, body := f.do(t, req)
 
-	if code, _, message := errorOf(body); first != http.StatusBadGateway || second != http.StatusConflict || code != "start_outcome_unknown" || !strings.Contains(message, "GET /renders") {
+	if first != http.StatusBadGateway || second != http.StatusAccepted {
 		t.Errorf("got %d, then %d %v", first, second, body)
 	}
-	if n := len(f.srv.Invocations()); n != 1 {
-		t.Errorf("%d invocations, want 1", n)
+	if renders, _, _ := store.List(context.Background(), alice, 10, ""); len(renders) != 1 {
+		t.Errorf("%d records, want only the render that started: %+v", len(renders), renders)
 	}
 }
 
@@ -280,7 +333,7 @@ func TestConcurrentRequestsWithOneKeyStartOneRender(t *testing.T) {
 	replayed, inFlight := 0, 0
 	for i, a := range answers {
 		switch {
-		case a.StatusCode == http.StatusAccepted && strings.Contains(a.Body, `"renderId":"`+renderID+`"`):
+		case a.StatusCode == http.StatusAccepted && strings.Contains(a.Body, `"remotionRenderId":"`+renderID+`"`):
 			if a.Headers[renderapi.HeaderReplayed] == "true" {
 				replayed++
 			}
@@ -290,8 +343,9 @@ func TestConcurrentRequestsWithOneKeyStartOneRender(t *testing.T) {
 			t.Errorf("answer %d: %d %s", i, a.StatusCode, a.Body)
 		}
 	}
-	t.Logf("50 requests: 1 invocation; %d answered 202 first-hand, %d replayed, %d told 409 idempotency_in_progress",
-		len(answers)-replayed-inFlight, replayed, inFlight)
+	if firstHand := len(answers) - replayed - inFlight; firstHand != 1 {
+		t.Errorf("%d answers were 202 first-hand, want exactly 1 (%d replayed, %d told 409)", firstHand, replayed, inFlight)
+	}
 }
 
 func TestBadKeysAreRefused(t *testing.T) {
@@ -332,8 +386,9 @@ func BenchmarkStartWithIdempotencyKey(b *testing.B) {
 
 func benchmarkStart(b *testing.B, withIdempotencyKey bool) {
 	db := dynalite.Shared(b)
-	store := records.New(db.Client(b), db.NewRenderTable(b), time.Hour)
-	f := newFixture(b, api.Config{DefaultServeURL: serveURL, Records: store}, standin.NewRenders(bucket))
+	store := records.New(db.Client(), db.NewRenderTable(b), time.Hour)
+	keep := func(*standin.Server) lifecycle.Config { return lifecycle.Config{Records: store} }
+	f := build(b, api.Config{DefaultServeURL: serveURL}, keep, standin.NewRenders(bucket))
 	req := as(alice, post(`{"composition":"MyComp","inputProps":{"title":"Hello","n":1},"codec":"h264","crf":20}`))
 	b.ReportAllocs()
 	i := 0

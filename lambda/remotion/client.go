@@ -200,10 +200,11 @@ func (c *Client) invoke(ctx context.Context, payload []byte, out interface{ enve
 		if err := json.Unmarshal(res.Payload, &fe); err != nil || fe.ErrorMessage == "" {
 			fe.ErrorMessage = aws.ToString(res.FunctionError) + " error without a message"
 		}
-		if start {
+		e := c.classifyFunctionError(KindFunctionCrashed, fe.ErrorMessage)
+		if start && e.Kind != KindVersionMismatch {
 			return c.mayHaveStarted(errors.New(fe.ErrorMessage))
 		}
-		return c.classifyFunctionError(KindFunctionCrashed, fe.ErrorMessage)
+		return e
 	}
 	if err := json.Unmarshal(res.Payload, out); err != nil {
 		if start {

@@ -153,7 +153,7 @@ func TestUpstreamFailuresAreClassified(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, _ := newClient(t, standin.Always(tt.reply))
 
-			_, err := c.StartRender(context.Background(), options())
+			_, err := c.RenderProgress(context.Background(), bucket, "abcdef1234")
 
 			var rerr *remotion.Error
 			if !errors.As(err, &rerr) {
@@ -167,6 +167,48 @@ func TestUpstreamFailuresAreClassified(t *testing.T) {
 			}
 			if strings.Contains(rerr.Message, "    at ") {
 				t.Errorf("message leaks a stack trace: %q", rerr.Message)
+			}
+		})
+	}
+}
+
+// Remotion's start handler launches the render before it answers, so a
+// start's failure proves that nothing ran only when Lambda refused the call
+// or Remotion refused the version, which it checks first. Every other
+// failure may have launched the render.
+func TestOnlyAProvenRefusalSaysAStartDidNotRun(t *testing.T) {
+	versionMismatch := "Version mismatch: When calling renderMediaOnLambda(), you called the function " + functionName + " which has the version 4.0.526"
+	tests := []struct {
+		name       string
+		reply      standin.Reply
+		nothingRan bool
+	}{
+		{"a version mismatch reply", standin.Reply{Body: map[string]string{"type": "error", "message": versionMismatch}}, true},
+		{"a version mismatch crash", standin.Reply{FunctionError: "Unhandled", Body: map[string]any{"errorMessage": versionMismatch}}, true},
+		{"function not found", standin.FunctionNotFound, true},
+		{"access denied", standin.AccessDenied, true},
+		{"throttled", standin.Throttled, true},
+		{"another error reply", standin.Reply{Body: map[string]string{"type": "error", "message": "Could not write the progress file", "stack": "Error\n    at x"}}, false},
+		{"a function error", standin.Reply{FunctionError: "Unhandled", Body: map[string]any{"errorMessage": "Runtime exited with error: signal: killed", "trace": []string{"at a"}}}, false},
+		{"a reply that is not JSON", standin.Reply{Body: json.RawMessage(`"just a string"`)}, false},
+		{"an unknown type", standin.Reply{Body: map[string]string{"type": "maybe"}}, false},
+		{"no renderId", standin.Reply{Body: map[string]string{"type": "success", "bucketName": bucket}}, false},
+		{"a 500 from Lambda", standin.ServiceError, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newClient(t, standin.Always(tt.reply))
+
+			_, err := c.StartRender(context.Background(), options())
+
+			if err == nil {
+				t.Fatal("the start succeeded")
+			}
+			if unknown := remotion.OutcomeUnknown(err); unknown == tt.nothingRan {
+				t.Errorf("OutcomeUnknown = %v, want %v (%v)", unknown, !tt.nothingRan, err)
+			}
+			if strings.Contains(err.Error(), "    at ") {
+				t.Errorf("the error leaks a stack trace: %v", err)
 			}
 		})
 	}

@@ -86,7 +86,7 @@ func TestWebhookBodiesDecode(t *testing.T) {
 	json.Unmarshal([]byte(v.Vectors["timeout"].Body), &timedOut)
 
 	if ok.Type != "success" || ok.RenderID != "abcdef1234" || ok.OutputFile == "" || ok.TimeToFinish == nil || *ok.TimeToFinish != 23456 ||
-		ok.Costs == nil || ok.Costs.EstimatedCost != 0.0123 {
+		ok.Costs == nil || ok.Costs.EstimatedCost != "0.0123" {
 		t.Errorf("success: %+v", ok)
 	}
 	if failed.Type != "error" || len(failed.Errors) != 1 || failed.Errors[0].Message != `Composition "Nope" not found` {

@@ -2,11 +2,14 @@ package secret_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
 	"remotion-lambda-iam/internal/standin"
-	"remotion-lambda-iam/lambda/awsjson"
 	"remotion-lambda-iam/lambda/secret"
 )
 
@@ -16,7 +19,7 @@ func newSource(t *testing.T) (*secret.Source, *standin.Server) {
 	t.Helper()
 	srv := standin.Start(standin.Always(standin.Reply{}))
 	t.Cleanup(srv.Close)
-	return secret.New(srv.Client(t, awsjson.SecretsManager), "webhook"), srv
+	return secret.New(secretsmanager.NewFromConfig(srv.AWSConfig()), "webhook"), srv
 }
 
 func TestTheSecretIsReadOnce(t *testing.T) {
@@ -38,9 +41,10 @@ func TestTheSecretIsReadOnce(t *testing.T) {
 // or allowed after the function started is found.
 func TestAFailedReadIsTriedAgain(t *testing.T) {
 	src, srv := newSource(t)
+	var notFound *types.ResourceNotFoundException
 
 	_, err := src.Value(ctx)
-	if err == nil || !strings.Contains(err.Error(), "read the webhook secret") || !awsjson.IsCode(err, "ResourceNotFoundException") {
+	if err == nil || !strings.Contains(err.Error(), "read the webhook secret") || !errors.As(err, &notFound) {
 		t.Fatalf("err = %v, want the service's answer", err)
 	}
 	srv.SetSecret("webhook", "s3cr3t")
