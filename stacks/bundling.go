@@ -76,41 +76,19 @@ func sourceHash(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("go list: %w", commandError(err))
 	}
-	onDisk := map[string]bool{} // module directories whose go.mod is hashed
-	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
+	hashed := map[string]bool{} // directories of modules whose go.mod is hashed
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
 		var p listedPackage
-		if err := dec.Decode(&p); err == io.EOF {
+		err := dec.Decode(&p)
+		if err == io.EOF {
 			break
-		} else if err != nil {
+		}
+		if err != nil {
 			return "", fmt.Errorf("go list: %w", err)
 		}
-		m := p.Module
-		switch {
-		case p.Standard:
-			continue
-		case m == nil:
-			return "", fmt.Errorf("package %s is not in a module", p.ImportPath)
-		case !m.Main && (m.Replace == nil || m.Replace.Version != ""):
-			fmt.Fprintln(h, p.ImportPath, m.Path, m.Version)
-			if r := m.Replace; r != nil {
-				fmt.Fprintln(h, "=>", r.Path, r.Version)
-			}
-			continue
-		}
-		// Nothing pins files on disk but their content.
-		fmt.Fprintln(h, p.ImportPath, m.Path)
-		if !onDisk[m.Dir] {
-			onDisk[m.Dir] = true
-			for _, name := range []string{"go.mod", "go.sum"} {
-				if err := hashFile(h, m.Dir, filepath.Join(m.Dir, name)); err != nil {
-					return "", err
-				}
-			}
-		}
-		for _, name := range p.files() {
-			if err := hashFile(h, m.Dir, filepath.Join(p.Dir, name)); err != nil {
-				return "", err
-			}
+		if err := p.hash(h, hashed); err != nil {
+			return "", err
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -121,27 +99,67 @@ type listedPackage struct {
 	Dir        string
 	ImportPath string
 	Standard   bool
-	Module     *struct {
-		Path, Version, Dir string
-		Main               bool
-		Replace            *struct{ Path, Version string }
-	}
+	Module     *listedModule
 
 	GoFiles, CgoFiles, CFiles, CXXFiles, MFiles, HFiles, FFiles, SFiles []string
 	SwigFiles, SwigCXXFiles, SysoFiles, EmbedFiles                      []string
 }
 
-// listedFields are the fields of listedPackage: go list computes no others.
+type listedModule struct {
+	Path, Version, Dir string
+	Main               bool
+	Replace            *struct{ Path, Version string }
+}
+
+// listedFields are the fields of listedPackage: go list computes no others,
+// which makes it several times faster.
 var listedFields = []string{
 	"Dir", "ImportPath", "Standard", "Module",
 	"GoFiles", "CgoFiles", "CFiles", "CXXFiles", "MFiles", "HFiles", "FFiles", "SFiles",
 	"SwigFiles", "SwigCXXFiles", "SysoFiles", "EmbedFiles",
 }
 
-// files are the names, relative to p.Dir, of the files the build reads.
-func (p *listedPackage) files() []string {
-	return slices.Concat(p.GoFiles, p.CgoFiles, p.CFiles, p.CXXFiles, p.MFiles, p.HFiles, p.FFiles, p.SFiles,
-		p.SwigFiles, p.SwigCXXFiles, p.SysoFiles, p.EmbedFiles)
+// hash adds to h what of p decides the binary. hashed holds the directories
+// of the modules whose go.mod and go.sum are already added.
+func (p *listedPackage) hash(h io.Writer, hashed map[string]bool) error {
+	m := p.Module
+	switch {
+	case p.Standard:
+		return nil // the Go release covers it
+	case m == nil:
+		return fmt.Errorf("package %s is not in a module", p.ImportPath)
+	case !m.onDisk():
+		// go.sum pins what a module's version holds.
+		fmt.Fprintln(h, p.ImportPath, m.Path, m.Version)
+		if r := m.Replace; r != nil {
+			fmt.Fprintln(h, "=>", r.Path, r.Version)
+		}
+		return nil
+	}
+	// Nothing pins files on disk but their content.
+	fmt.Fprintln(h, p.ImportPath, m.Path)
+	if !hashed[m.Dir] {
+		hashed[m.Dir] = true
+		for _, name := range []string{"go.mod", "go.sum"} {
+			if err := hashFile(h, m.Dir, filepath.Join(m.Dir, name)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range slices.Concat(p.GoFiles, p.CgoFiles, p.CFiles, p.CXXFiles, p.MFiles, p.HFiles, p.FFiles, p.SFiles,
+		p.SwigFiles, p.SwigCXXFiles, p.SysoFiles, p.EmbedFiles) {
+		if err := hashFile(h, m.Dir, filepath.Join(p.Dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onDisk reports whether the build reads the module from a directory rather
+// than from the module cache: the main module, or one replaced by a directory
+// (a replacement without a version).
+func (m *listedModule) onDisk() bool {
+	return m.Main || m.Replace != nil && m.Replace.Version == ""
 }
 
 // hashFile adds a file's path, relative to the module, and its content.

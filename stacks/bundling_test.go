@@ -14,14 +14,17 @@ import (
 )
 
 // writeModule lays out a small Go module and returns its root. The function's
-// main package, in fn/, embeds a file and imports a package beside it and one
-// outside its directory; it has a test, testdata, a README and files that
-// build constraints leave out of a linux/arm64 lambda.norpc build.
+// main package, in fn/, embeds a file and imports a package beside it, one
+// outside its directory and one of a module replaced by a directory. It has a
+// test, testdata, a README and files that build constraints leave out of a
+// linux/arm64 lambda.norpc build.
 func writeModule(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range map[string]string{
-		"go.mod":                    "module m\n\ngo 1.22\n",
+		"go.mod":                    "module m\n\ngo 1.22\n\nrequire example.com/lib v0.0.0\n\nreplace example.com/lib => ./lib\n",
+		"lib/go.mod":                "module example.com/lib\n\ngo 1.22\n",
+		"lib/lib.go":                "package lib\n\nfunc Load() {}\n",
 		"contract/contract.go":      "package contract\n\nfunc Check() {}\n",
 		"unused/unused.go":          "package unused\n",
 		"fn/main.go":                mainSource,
@@ -47,6 +50,7 @@ const mainSource = `package main
 import (
 	_ "embed"
 
+	"example.com/lib"
 	"m/contract"
 	"m/fn/greet"
 )
@@ -56,6 +60,7 @@ var greeting string
 
 func main() {
 	contract.Check()
+	lib.Load()
 	greet.Hello(greeting)
 }
 `
@@ -81,6 +86,8 @@ func TestSourceHashFollowsWhatDecidesTheBinary(t *testing.T) {
 		{"fn/greet/greet.go", "", true},
 		{"fn/greet/extra.go", "package greet\n", true},
 		{"contract/contract.go", "", true},
+		{"lib/lib.go", "", true},
+		{"lib/go.mod", "", true},
 		{"go.mod", "", true},
 		{"go.sum", "", true},
 		{"fn/main_test.go", "", false},
