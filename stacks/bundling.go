@@ -1,8 +1,10 @@
 package stacks
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -28,6 +30,8 @@ var buildEnv = []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}
 
 // goFunctionCode is the trigger function's code: its main package in dir,
 // compiled on this machine during synthesis into a linux/arm64 bootstrap.
+// The asset is named by sourceHash, so the bootstrap is built again exactly
+// when something the build reads has changed.
 func goFunctionCode(dir string) awslambda.Code {
 	hash, err := sourceHash(dir)
 	if err != nil {
@@ -48,42 +52,114 @@ func goFunctionCode(dir string) awslambda.Code {
 	})
 }
 
-// sourceHash hashes what decides the bootstrap binary: the Go files of the
-// packages under dir (tests and testdata aside), the module's go.mod and
-// go.sum, the Go release and the build settings. The function's packages all
-// live under dir; a test keeps it so.
+// sourceHash hashes what decides the bootstrap binary built from dir. The go
+// command, asked with the build's own environment and flags so that build
+// constraints pick the same files, says which packages the build reads:
+//   - a package on disk (the main module's, or a module replaced by a
+//     directory) by its files, embedded ones included, and its module's
+//     go.mod and go.sum;
+//   - a package of another module by the module's version, which go.sum pins;
+//   - a standard library package by the Go release that builds.
+//
+// Tests, testdata and files for other platforms are not read, so they do not
+// change the hash.
 func sourceHash(dir string) (string, error) {
+	version, err := goCommand(dir, "env", "GOVERSION").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION: %w", commandError(err))
+	}
 	h := sha256.New()
-	fmt.Fprintln(h, runtime.Version(), buildFlags, buildEnv)
-	dir, err := filepath.Abs(dir)
+	fmt.Fprintln(h, strings.TrimSpace(string(version)), buildFlags, buildEnv)
+
+	args := append([]string{"list", "-deps", "-json=" + strings.Join(listedFields, ",")}, buildFlags...)
+	out, err := goCommand(dir, append(args, ".")...).Output()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("go list: %w", commandError(err))
 	}
-	module, err := moduleRoot(dir)
-	if err != nil {
-		return "", err
-	}
-	files := []string{filepath.Join(module, "go.mod"), filepath.Join(module, "go.sum")}
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return err
-		case d.IsDir() && path != dir && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_")):
-			return filepath.SkipDir
-		case !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go"):
-			files = append(files, path)
+	hashed := map[string]bool{} // directories of modules whose go.mod is hashed
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p listedPackage
+		err := dec.Decode(&p)
+		if err == io.EOF {
+			break
 		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	for _, path := range files {
-		if err := hashFile(h, module, path); err != nil {
+		if err != nil {
+			return "", fmt.Errorf("go list: %w", err)
+		}
+		if err := p.hash(h, hashed); err != nil {
 			return "", err
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// listedPackage is what sourceHash reads of a package printed by go list.
+type listedPackage struct {
+	Dir        string
+	ImportPath string
+	Standard   bool
+	Module     *listedModule
+
+	GoFiles, CgoFiles, CFiles, CXXFiles, MFiles, HFiles, FFiles, SFiles []string
+	SwigFiles, SwigCXXFiles, SysoFiles, EmbedFiles                      []string
+}
+
+type listedModule struct {
+	Path, Version, Dir string
+	Main               bool
+	Replace            *struct{ Path, Version string }
+}
+
+// listedFields are the fields of listedPackage: go list computes no others,
+// which makes it several times faster.
+var listedFields = []string{
+	"Dir", "ImportPath", "Standard", "Module",
+	"GoFiles", "CgoFiles", "CFiles", "CXXFiles", "MFiles", "HFiles", "FFiles", "SFiles",
+	"SwigFiles", "SwigCXXFiles", "SysoFiles", "EmbedFiles",
+}
+
+// hash adds to h what of p decides the binary. hashed holds the directories
+// of the modules whose go.mod and go.sum are already added.
+func (p *listedPackage) hash(h io.Writer, hashed map[string]bool) error {
+	m := p.Module
+	switch {
+	case p.Standard:
+		return nil // the Go release covers it
+	case m == nil:
+		return fmt.Errorf("package %s is not in a module", p.ImportPath)
+	case !m.onDisk():
+		// go.sum pins what a module's version holds.
+		fmt.Fprintln(h, p.ImportPath, m.Path, m.Version)
+		if r := m.Replace; r != nil {
+			fmt.Fprintln(h, "=>", r.Path, r.Version)
+		}
+		return nil
+	}
+	// Nothing pins files on disk but their content.
+	fmt.Fprintln(h, p.ImportPath, m.Path)
+	if !hashed[m.Dir] {
+		hashed[m.Dir] = true
+		for _, name := range []string{"go.mod", "go.sum"} {
+			if err := hashFile(h, m.Dir, filepath.Join(m.Dir, name)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range slices.Concat(p.GoFiles, p.CgoFiles, p.CFiles, p.CXXFiles, p.MFiles, p.HFiles, p.FFiles, p.SFiles,
+		p.SwigFiles, p.SwigCXXFiles, p.SysoFiles, p.EmbedFiles) {
+		if err := hashFile(h, m.Dir, filepath.Join(p.Dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onDisk reports whether the build reads the module from a directory rather
+// than from the module cache: the main module, or one replaced by a directory
+// (a replacement without a version).
+func (m *listedModule) onDisk() bool {
+	return m.Main || m.Replace != nil && m.Replace.Version == ""
 }
 
 // hashFile adds a file's path, relative to the module, and its content.
@@ -109,17 +185,22 @@ func hashFile(h io.Writer, module, path string) error {
 	return err
 }
 
-// moduleRoot is the nearest directory at or above dir, an absolute path,
-// that holds a go.mod.
-func moduleRoot(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod at or above %s", dir)
-		}
+// goCommand runs the go command in dir as the build does, so that what it
+// reports about the build holds for the build.
+func goCommand(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), buildEnv...)
+	return cmd
+}
+
+// commandError adds the go command's own message to its exit status.
+func commandError(err error) error {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && len(exit.Stderr) > 0 {
+		return fmt.Errorf("%w\n%s", err, bytes.TrimSpace(exit.Stderr))
 	}
+	return err
 }
 
 // goBuild implements awscdk.ILocalBundling; jsii calls it back from the CDK.
@@ -133,10 +214,7 @@ type goBuild struct {
 func (b *goBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
 	args := append([]string{"build"}, buildFlags...)
 	args = append(args, "-o", filepath.Join(*outputDir, "bootstrap"), ".")
-	cmd := exec.Command("go", args...)
-	cmd.Dir = b.dir
-	cmd.Env = append(os.Environ(), buildEnv...)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := goCommand(b.dir, args...).CombinedOutput(); err != nil {
 		panic(fmt.Errorf("build the trigger function in %s: %v\n%s", b.dir, err, out))
 	}
 	return jsii.Bool(true)
