@@ -63,13 +63,28 @@ var (
 func cfnLint(t *testing.T) map[string][]cfnLintMatch {
 	t.Helper()
 	cfnLintOnce.Do(func() {
+		bin, err := exec.LookPath("cfn-lint")
+		if err != nil {
+			cfnLintErr = fmt.Errorf("cfn-lint is not on PATH; install it with `pip install cfn-lint==%s` (Python 3.9 or later)", cfnLintVersion)
+			return
+		}
+		// cfn-lint ignores a missing config file without a word.
+		if _, err := os.Stat(cfnLintConfigFile); err != nil {
+			cfnLintErr = err
+			return
+		}
+		// Synthesis stops the first caller with t.Fatal; the others must
+		// not then take the empty results for a pass.
+		cfnLintErr = errors.New("a configuration did not synthesize: see the first test that ran cfn-lint")
 		templates := map[string]map[string]any{cfnLintCanary: canaryTemplate(t)}
 		for name := range configurations {
 			templates[name] = synth(t, name).template
 		}
 		start := time.Now()
-		cfnLintResults, cfnLintErr = runCfnLint(templates)
-		t.Logf("cfn-lint over %d templates: %v", len(templates), time.Since(start).Round(time.Millisecond))
+		cfnLintResults, cfnLintErr = runCfnLint(bin, templates)
+		if cfnLintErr == nil {
+			t.Logf("cfn-lint over %d templates: %v", len(templates), time.Since(start).Round(time.Millisecond))
+		}
 	})
 	if cfnLintErr != nil {
 		t.Fatal(cfnLintErr)
@@ -94,11 +109,9 @@ func canaryTemplate(t *testing.T) map[string]any {
 	return tmpl
 }
 
-func runCfnLint(templates map[string]map[string]any) (map[string][]cfnLintMatch, error) {
-	bin, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		return nil, fmt.Errorf("cfn-lint is not on PATH; install it with `pip install cfn-lint==%s` (Python 3.9 or later)", cfnLintVersion)
-	}
+// runCfnLint writes the templates to a temporary directory, runs one
+// cfn-lint process over them all, and returns its findings by name.
+func runCfnLint(bin string, templates map[string]map[string]any) (map[string][]cfnLintMatch, error) {
 	dir, err := os.MkdirTemp("", "cfn-lint-")
 	if err != nil {
 		return nil, err
