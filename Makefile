@@ -33,7 +33,13 @@ lint:
 	go vet ./...
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	go test -count=1 -run 'Workflow|Actionlint|Tracked|Ignored|Link' .
-	go test -count=1 -run 'AwsSolutions|Strict' ./stacks
+	go test -count=1 -run 'AwsSolutions|Strict|CfnLint|DependsOn' ./stacks
+	@# The tests lint every configuration's template; this lints the last
+	@# `make synth`'s, with its CONTEXT, when there is one.
+	@if ls cdk.out/*.template.json >/dev/null 2>&1; then \
+	  echo cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json; \
+	  cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json; \
+	else echo "no cdk.out: make synth first to lint its template with cfn-lint too"; fi
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./lambda/...
