@@ -63,7 +63,7 @@ func New(renders *lifecycle.Service, cfg Config, log *slog.Logger) (*Handler, er
 		renderapi.RouteProgress.Key(): h.progress,
 		renderapi.RouteList.Key():     h.listOwn,
 		renderapi.RouteListAll.Key():  h.listAll,
-		renderapi.RouteWebhook.Key():   h.webhook,
+		renderapi.RouteWebhook.Key():  h.webhook,
 	}
 	for _, r := range renderapi.Routes {
 		if !r.Records || renders.Tracking() {
