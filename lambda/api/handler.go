@@ -18,6 +18,7 @@ import (
 	"remotion-lambda-iam/lambda/api/wire"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/eventbus"
+	"remotion-lambda-iam/lambda/logs"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 	"remotion-lambda-iam/lambda/remotion/render"
@@ -87,6 +88,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			aerr = &apiError{Status: http.StatusInternalServerError, Code: wire.CodeInternalError,
 				Message: "the function failed unexpectedly; the request ID is in its logs", cause: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
 			resp = errorResponse(aerr)
+			logs.CountPanic(ctx, h.log)
 		}
 		h.logRequest(ctx, &req, resp.StatusCode, renderID, aerr, time.Since(begin))
 	}()
