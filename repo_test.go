@@ -95,6 +95,7 @@ func TestPackagesLinkOnlyWhatTheyNeed(t *testing.T) {
 		{"./config", []string{"github.com/", "remotion-lambda-iam/stacks"}},
 		{"./contract/renderapi", []string{"github.com/"}},
 		{"./lambda/env", []string{"github.com/"}},
+		{"./lambda/metrics", []string{"github.com/"}},
 		{"./lambda/remotion/render", []string{"github.com/"}},
 		{"./lambda/records/table", []string{"github.com/"}},
 		// The SDK's clients of DynamoDB, Secrets Manager and EventBridge would

@@ -37,6 +37,7 @@ const (
 	KeyEventBusName              = "eventBusName"
 	KeyNotifyEmail               = "notifyEmail"
 	KeyNag                       = "nag"
+	KeyLogLevel                  = "logLevel"
 )
 
 // Config is one deployment of the stack.
@@ -49,6 +50,9 @@ type Config struct {
 	ExecutionPolicyName string
 	// LogRetentionDays applies to the function's logs and the API's access logs.
 	LogRetentionDays int
+	// LogLevel is the function's application log level, one of LogLevels:
+	// Lambda drops the function's lines below it.
+	LogLevel string
 	// OutputBucket, if any, receives every render.
 	OutputBucket OutputBucket
 	// API is who may call the HTTP API, and how much.
@@ -76,6 +80,10 @@ type Remotion struct {
 	// ServeURLAllowList holds the patterns a request's serveUrl must match.
 	ServeURLAllowList []string
 }
+
+// LogLevels are the application log levels Lambda knows, the most detailed
+// first.
+var LogLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
 
 // BucketMode says where renders land.
 type BucketMode int
@@ -169,6 +177,7 @@ func Default() Config {
 		},
 		ExecutionPolicyName: env.DefaultExecutionPolicyName,
 		LogRetentionDays:    30,
+		LogLevel:            "INFO",
 		OutputBucket:        OutputBucket{Mode: NoBucket, RemovalPolicy: Retain, RenderRoleName: "remotion-lambda-role"},
 		API: API{
 			Authorization:       AuthIAM,
@@ -216,6 +225,7 @@ func (c Config) Context() map[string]any {
 		KeyEventBusName:              c.Records.EventBusName,
 		KeyNotifyEmail:               c.Records.NotifyEmail,
 		KeyNag:                       c.Nag,
+		KeyLogLevel:                  c.LogLevel,
 	}
 }
 

@@ -31,7 +31,7 @@ func TestContextReadsBackAsTheSameConfig(t *testing.T) {
 		"created":  {KeyOutputBucket: "create", KeyOutputBucketRemovalPolicy: "destroy"},
 		"imported": {KeyOutputBucket: "my-renders", KeyRenderRoleName: "my-render-role"},
 		"jwt":      {KeyAPIAuthorization: "jwt", KeyJWTIssuer: "https://issuer.example", KeyJWTAudience: "a,b", KeyJWTAdminScope: "renders/admin"},
-		"tuned":    {KeyLogRetentionDays: "7", KeyReservedConcurrency: 5, KeyNag: "true", KeyRemotionRegion: "eu-west-1"},
+		"tuned":    {KeyLogRetentionDays: "7", KeyReservedConcurrency: 5, KeyNag: "true", KeyRemotionRegion: "eu-west-1", KeyLogLevel: "WARN"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			first, err := load(ctx)
@@ -69,6 +69,7 @@ func TestKeysSetTheirFields(t *testing.T) {
 		KeyRenderRecordDays:     "30",
 		KeyEventBusName:         "renders",
 		KeyNotifyEmail:          "ops@example.com",
+		KeyLogLevel:             "debug", // in any case
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +90,7 @@ func TestKeysSetTheirFields(t *testing.T) {
 	want.API.ThrottleRateLimit, want.API.ThrottleBurstLimit = 50, 100
 	want.ReservedConcurrency = 5
 	want.Nag = true
+	want.LogLevel = "DEBUG"
 	want.Records = Records{Tracking: false, Days: 30, EventBusName: "renders", NotifyEmail: "ops@example.com"}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
@@ -211,6 +213,9 @@ func TestBadConfigurationFailsNamingTheKey(t *testing.T) {
 		{KeyEventBusName, "my bus", "EventBridge bus name"},
 		{KeyNotifyEmail, "not-an-address", "email address"},
 		{KeyNotifyEmail, "Me <me@example.com>", "email address"},
+		{KeyLogLevel, "VERBOSE", "TRACE, DEBUG, INFO, WARN, ERROR, FATAL"},
+		{KeyLogLevel, "", "use one of"},
+		{KeyLogLevel, 3, "want a string"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s=%v", tt.key, tt.value), func(t *testing.T) {

@@ -58,6 +58,12 @@ func Load(lookup func(key string) any) (Config, error) {
 	if r.readInt(KeyLogRetentionDays, &c.LogRetentionDays) && !slices.Contains(RetentionDays, c.LogRetentionDays) {
 		r.fail(KeyLogRetentionDays, "CloudWatch Logs cannot keep logs %d days; use one of %v", c.LogRetentionDays, RetentionDays)
 	}
+	if r.readString(KeyLogLevel, &c.LogLevel) {
+		c.LogLevel = strings.ToUpper(c.LogLevel)
+		if !slices.Contains(LogLevels, c.LogLevel) {
+			r.fail(KeyLogLevel, "%q is not a level Lambda knows; use one of %s", c.LogLevel, strings.Join(LogLevels, ", "))
+		}
+	}
 	r.outputBucket(&c.OutputBucket)
 	r.api(&c.API)
 	r.readIntIn(KeyReservedConcurrency, &c.ReservedConcurrency, 0, 1000, "0 for none, or the concurrent executions to reserve")

@@ -33,6 +33,7 @@ import (
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/env"
+	"remotion-lambda-iam/lambda/logs"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -469,6 +470,9 @@ func TestBootstrapLogsOneJSONLinePerRequest(t *testing.T) {
 			var entry map[string]any
 			if json.Unmarshal([]byte(l), &entry) == nil && entry["msg"] == "request" {
 				lines = append(lines, entry)
+				if id, _ := entry[logs.RequestIDKey].(string); id == "" {
+					t.Errorf("log line without Lambda's request ID: %s", l)
+				}
 			}
 		}
 		if len(lines) >= 2 || time.Now().After(deadline) {
@@ -482,6 +486,46 @@ func TestBootstrapLogsOneJSONLinePerRequest(t *testing.T) {
 		if entry["route"] != "POST /renders" || entry["status"] == nil {
 			t.Errorf("log line %v, want its route and status", entry)
 		}
+	}
+}
+
+// AWS_LAMBDA_LOG_LEVEL, as Lambda sets it from the application log level,
+// drops the lines below it: at WARN a request that succeeds writes nothing,
+// one that fails writes its ERROR line.
+func TestBootstrapHonoursLambdasLogLevel(t *testing.T) {
+	buildBinaries(t)
+	replies := &script{}
+	srv := standin.Start(replies.respond)
+	t.Cleanup(srv.Close)
+	srv.AddBucket(e2eBucket, standin.Region)
+	emu := startEmulator(t, srv, logs.LevelVariable+"=WARN")
+
+	replies.set(standin.Started(e2eBucket, e2eRenderID))
+	if resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`)); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("got %d %v", resp.StatusCode, body)
+	}
+	replies.set(standin.AccessDenied)
+	if resp, body := emu.invoke(t, startEvent(`{"composition":"MyComp"}`)); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("got %d %v", resp.StatusCode, body)
+	}
+
+	// The emulator passes the lines on as they come: the failure's is the
+	// last, so the success's, had it been written, is in by then.
+	var levels []any
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		levels = nil
+		for _, l := range strings.Split(emu.logs.String(), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(l), &entry) == nil && entry["msg"] == "request" {
+				levels = append(levels, entry["level"])
+			}
+		}
+		if slices.Contains(levels, any("ERROR")) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(levels) != 1 || levels[0] != "ERROR" {
+		t.Errorf("at WARN the request lines have the levels %v, want only the failure's ERROR:\n%s", levels, emu.logs)
 	}
 }
 

@@ -24,13 +24,14 @@ import (
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/eventbus"
 	"remotion-lambda-iam/lambda/lifecycle"
+	"remotion-lambda-iam/lambda/logs"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 	"remotion-lambda-iam/lambda/secret"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	log := logs.New(os.Stdout, logs.ParseLevel(os.Getenv(logs.LevelVariable)))
 	h, err := newHandler(context.Background(), log)
 	if err != nil {
 		// A function that cannot start still answers every request, with

@@ -49,7 +49,8 @@ func newWebhooks(scope constructs.Construct, cfg config.Records, role awsiam.IRo
 
 // newRenderEmails sends address an email for every render outcome on bus:
 // an SNS topic, its email subscription, and a rule that writes the message.
-func newRenderEmails(scope constructs.Construct, bus awsevents.IEventBus, address string) {
+// It returns the topic, for the alarms to notify too.
+func newRenderEmails(scope constructs.Construct, bus awsevents.IEventBus, address string) awssns.ITopic {
 	topic := awssns.NewTopic(scope, jsii.String("RenderNotifications"), &awssns.TopicProps{
 		DisplayName: jsii.String("Remotion renders"),
 		EnforceSSL:  jsii.Bool(true),
@@ -71,6 +72,7 @@ func newRenderEmails(scope constructs.Construct, bus awsevents.IEventBus, addres
 				"Errors: " + field("$.detail.errors") + "\n" +
 				"Started by " + field("$.detail.requestedBy") + " at " + field("$.detail.createdAt"))),
 	}))
+	return topic
 }
 
 // webhookThrottle is the receiver's own limit, below the stage's, so that a

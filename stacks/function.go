@@ -80,7 +80,12 @@ func newTriggerFunction(scope constructs.Construct, props triggerFunctionProps) 
 		Timeout:       awscdk.Duration_Seconds(jsii.Number(env.FunctionTimeout.Seconds())),
 		LogGroup:      logGroup,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
-		Environment:   &environment,
+		// With the JSON format Lambda passes the level to the function, as
+		// AWS_LAMBDA_LOG_LEVEL, and drops its lines below it; of its own
+		// lines (START, END, REPORT) it keeps the warnings.
+		ApplicationLogLevelV2: applicationLogLevel(cfg.LogLevel),
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		Environment:           &environment,
 
 		ReservedConcurrentExecutions: reservedConcurrency(cfg.ReservedConcurrency),
 	})
@@ -93,6 +98,22 @@ func reservedConcurrency(n int) *float64 {
 		return nil
 	}
 	return jsii.Number(n)
+}
+
+// applicationLogLevel is the level Lambda names level, which config.Load
+// accepted.
+func applicationLogLevel(level string) awslambda.ApplicationLogLevel {
+	l, ok := applicationLogLevels[level]
+	if !ok {
+		panic("stacks: no application log level " + level + "; config.Load accepts only config.LogLevels")
+	}
+	return l
+}
+
+var applicationLogLevels = map[string]awslambda.ApplicationLogLevel{
+	"TRACE": awslambda.ApplicationLogLevel_TRACE, "DEBUG": awslambda.ApplicationLogLevel_DEBUG,
+	"INFO": awslambda.ApplicationLogLevel_INFO, "WARN": awslambda.ApplicationLogLevel_WARN,
+	"ERROR": awslambda.ApplicationLogLevel_ERROR, "FATAL": awslambda.ApplicationLogLevel_FATAL,
 }
 
 // retention is the log retention CloudWatch names for a number of days that

@@ -43,7 +43,7 @@ func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 		"MemorySize":    256.0,
 		"Timeout":       28.0,
 		"Role":          arnOf(roleID),
-		"LoggingConfig": map[string]any{"LogFormat": "JSON", "LogGroup": ref(logsID)},
+		"LoggingConfig": map[string]any{"LogFormat": "JSON", "LogGroup": ref(logsID), "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"},
 	} {
 		assertEqual(t, key, p[key], want)
 	}
@@ -106,6 +106,9 @@ func TestContextOverridesReachTheFunction(t *testing.T) {
 		"RENDER_RECORD_DAYS":             "90",
 		"WEBHOOK_SECRET_ARN":             ref(secretID),
 	})
+	if got := props(fn)["LoggingConfig"].(map[string]any)["ApplicationLogLevel"]; got != "DEBUG" {
+		t.Errorf("ApplicationLogLevel = %v, want DEBUG", got)
+	}
 	if got := props(fn)["ReservedConcurrentExecutions"]; got != 5.0 {
 		t.Errorf("ReservedConcurrentExecutions = %v, want 5", got)
 	}
@@ -125,5 +128,31 @@ func TestEveryRetentionConfigAcceptsHasALogRetention(t *testing.T) {
 	}
 	if len(retentionDays) != len(config.RetentionDays) {
 		t.Errorf("the stack knows %d retentions, config %d", len(retentionDays), len(config.RetentionDays))
+	}
+}
+
+// config.Load accepts a log level only if Lambda knows it.
+func TestEveryLogLevelConfigAcceptsIsAnApplicationLogLevel(t *testing.T) {
+	for _, level := range config.LogLevels {
+		if l, ok := applicationLogLevels[level]; !ok || string(l) != level {
+			t.Errorf("config accepts the log level %s; the stack has %q for it", level, l)
+		}
+	}
+	if len(applicationLogLevels) != len(config.LogLevels) {
+		t.Errorf("the stack knows %d log levels, config %d", len(applicationLogLevels), len(config.LogLevels))
+	}
+}
+
+// A level Lambda does not know stops the app before any synthesis, naming
+// the key and the levels it takes.
+func TestAnUnknownLogLevelIsRefusedNamingTheKeyAndTheLevels(t *testing.T) {
+	ctx := cdkJSONContext(t)
+	ctx[config.KeyLogLevel] = "VERBOSE"
+
+	_, err := config.Load(func(key string) any { return ctx[key] })
+
+	want := `context key logLevel: "VERBOSE" is not a level Lambda knows; use one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
 	}
 }

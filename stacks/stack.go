@@ -7,6 +7,7 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -24,7 +25,8 @@ type RemotionRenderStackProps struct {
 }
 
 // NewRemotionRenderStack creates the managed policy, the execution role, the
-// output bucket if one is configured, the trigger function and its HTTP API.
+// output bucket if one is configured, the trigger function, its alarm and
+// its HTTP API.
 func NewRemotionRenderStack(scope constructs.Construct, id string, props *RemotionRenderStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 	cfg := props.Config
@@ -34,12 +36,13 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 	bucket := newOutputBucket(stack, cfg.OutputBucket, role)
 	var renders awsdynamodb.ITable
 	var hooks *webhooks
+	var notifications awssns.ITopic // nil without notifyEmail
 	if cfg.Records.Tracking {
 		renders = newRenderTable(stack, role)
 		w := newWebhooks(stack, cfg.Records, role)
 		hooks = &w
 		if cfg.Records.NotifyEmail != "" {
-			newRenderEmails(stack, w.bus, cfg.Records.NotifyEmail)
+			notifications = newRenderEmails(stack, w.bus, cfg.Records.NotifyEmail)
 		}
 	}
 	fn := newTriggerFunction(stack, triggerFunctionProps{
@@ -50,6 +53,7 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 		webhooks: hooks,
 		dir:      props.FunctionDir,
 	})
+	newPanicAlarm(stack, fn, notifications)
 	api := newHTTPAPI(stack, fn, cfg.API, cfg.Records.Tracking, cfg.LogRetentionDays)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{

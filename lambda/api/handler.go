@@ -17,6 +17,7 @@ import (
 	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/lifecycle"
+	"remotion-lambda-iam/lambda/logs"
 )
 
 // Config is what a deployment decides about its API.
@@ -84,6 +85,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			aerr = &apiError{Status: http.StatusInternalServerError, Code: renderapi.CodeInternalError,
 				Message: "the function failed unexpectedly; the request ID is in its logs", cause: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
 			resp = errorResponse(aerr)
+			logs.CountPanic(ctx, h.log)
 		}
 		h.logRequest(ctx, &req, resp.StatusCode, renderID, aerr, time.Since(begin))
 	}()

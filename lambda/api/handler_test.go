@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/standin"
@@ -19,6 +20,8 @@ import (
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/lifecycle"
+	"remotion-lambda-iam/lambda/logs"
+	"remotion-lambda-iam/lambda/metrics"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -616,14 +619,16 @@ func TestLargePropsGoThroughS3EndToEnd(t *testing.T) {
 
 // A bug must still answer JSON, without its stack, and log what happened.
 func TestPanicsAnswer500AndAreLogged(t *testing.T) {
-	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
+	t.Setenv(logs.FunctionNameVariable, "RemotionRenderStack-TriggerFunction")
+	out := &bytes.Buffer{}
+	log := logs.New(out, slog.LevelInfo)
 	h, err := api.New(lifecycle.New(nil, lifecycle.Config{}, log), api.Config{DefaultServeURL: serveURL}, log) // no client: calling it panics
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-request-1"})
 
-	resp, err := h.Handle(context.Background(), post(`{"composition":"C"}`))
+	resp, err := h.Handle(ctx, post(`{"composition":"C"}`))
 
 	if err != nil || resp.StatusCode != http.StatusInternalServerError || !strings.Contains(resp.Body, `"code":"internal_error"`) {
 		t.Fatalf("got %v %d %s", err, resp.StatusCode, resp.Body)
@@ -631,7 +636,32 @@ func TestPanicsAnswer500AndAreLogged(t *testing.T) {
 	if strings.Contains(resp.Body, "goroutine") || strings.Contains(resp.Body, ".go:") {
 		t.Errorf("the response leaks a stack: %s", resp.Body)
 	}
-	if !strings.Contains(logs.String(), "panic:") || !strings.Contains(logs.String(), `"status":500`) {
-		t.Errorf("the panic is not logged: %s", logs)
+	if !strings.Contains(out.String(), "panic:") || !strings.Contains(out.String(), `"status":500`) {
+		t.Errorf("the panic is not logged: %s", out)
+	}
+	// The panic is counted, in CloudWatch's Embedded Metric Format, for the
+	// stack's alarm; every line carries Lambda's request ID.
+	var counted int
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("a log line is not JSON: %s", line)
+		}
+		if m[logs.RequestIDKey] != "lambda-request-1" {
+			t.Errorf("a line has no Lambda request ID: %s", line)
+		}
+		emf, ok := m["_aws"].(map[string]any)
+		if !ok {
+			continue
+		}
+		counted++
+		directive, _ := json.Marshal(emf["CloudWatchMetrics"])
+		if m[metrics.Panics] != 1.0 || m[metrics.DimensionFunctionName] != "RemotionRenderStack-TriggerFunction" ||
+			!strings.Contains(string(directive), `"Namespace":"`+metrics.Namespace+`"`) || !strings.Contains(string(directive), `"Name":"`+metrics.Panics+`"`) {
+			t.Errorf("the metric line does not count one panic of the function: %s", line)
+		}
+	}
+	if counted != 1 {
+		t.Errorf("%d metric lines, want 1: %s", counted, out)
 	}
 }

@@ -1,0 +1,17 @@
+// Package metrics names the CloudWatch metrics the trigger function writes:
+// the function writes them in its logs (Embedded Metric Format), the stack
+// alarms on them, and both use these names. It depends on nothing, so that
+// the CDK app can import it without linking the function's dependencies.
+package metrics
+
+const (
+	// Namespace holds every metric the function writes.
+	Namespace = "RemotionRender"
+	// DimensionFunctionName is the one dimension of every metric: the
+	// trigger function's name, so that two deployments in one account and
+	// region count apart.
+	DimensionFunctionName = "FunctionName"
+	// Panics counts the requests whose handling panicked and was recovered
+	// into a 500; its unit is Count.
+	Panics = "Panics"
+)
