@@ -93,16 +93,14 @@ func TestPackagesLinkOnlyWhatTheyNeed(t *testing.T) {
 	}{
 		{".", []string{"github.com/aws/aws-sdk-go-v2/service/", "github.com/aws/aws-lambda-go"}},
 		{"./config", []string{"github.com/", "remotion-lambda-iam/stacks"}},
+		// The contracts that the stack, the function and the CLI share.
 		{"./contract/renderapi", []string{"github.com/"}},
+		{"./contract/renderevent", []string{"github.com/"}},
+		{"./contract/metrics", []string{"github.com/"}},
 		{"./lambda/env", []string{"github.com/"}},
-		{"./lambda/metrics", []string{"github.com/"}},
 		{"./lambda/remotion/render", []string{"github.com/"}},
 		{"./lambda/records/table", []string{"github.com/"}},
-		// The SDK's clients of DynamoDB, Secrets Manager and EventBridge would
-		// cost every cold start about 2 ms and 2 MiB: lambda/awsjson calls them.
-		{"./lambda", []string{"github.com/aws/jsii-runtime-go", "github.com/aws/aws-cdk-go", "github.com/aws/constructs-go",
-			"github.com/aws/aws-sdk-go-v2/service/dynamodb", "github.com/aws/aws-sdk-go-v2/service/secretsmanager",
-			"github.com/aws/aws-sdk-go-v2/service/eventbridge"}},
+		{"./lambda", []string{"github.com/aws/jsii-runtime-go", "github.com/aws/aws-cdk-go", "github.com/aws/constructs-go"}},
 		{"./cmd/render", []string{"github.com/aws/jsii-runtime-go", "github.com/aws/aws-lambda-go"}},
 	}
 	// One go list for all of them: a line per package, with its dependencies.

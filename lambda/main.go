@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -49,7 +50,9 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 	if fn == "" {
 		return nil, fmt.Errorf("%s is not set: name the Remotion render function", env.FunctionName)
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	// Every call also has a deadline from its request; this bounds one that
+	// somehow has none to the function's own lifetime.
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(env.FunctionTimeout)))
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}

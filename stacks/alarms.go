@@ -10,7 +10,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"remotion-lambda-iam/lambda/metrics"
+	"remotion-lambda-iam/contract/metrics"
 )
 
 // panicAlarmPeriodMinutes is the window the alarm sums panics over.

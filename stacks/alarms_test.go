@@ -4,7 +4,7 @@ import (
 	"maps"
 	"testing"
 
-	"remotion-lambda-iam/lambda/metrics"
+	"remotion-lambda-iam/contract/metrics"
 )
 
 // The alarm watches the metric the function writes when it recovers a panic:

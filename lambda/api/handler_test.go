@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"remotion-lambda-iam/contract/metrics"
 	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
@@ -21,7 +22,6 @@ import (
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/logs"
-	"remotion-lambda-iam/lambda/metrics"
 	"remotion-lambda-iam/lambda/remotion"
 )
 

@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"remotion-lambda-iam/lambda/metrics"
+	"remotion-lambda-iam/contract/metrics"
 )
 
 // CountPanic counts one recovered panic where an alarm can see it: a log line

@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"remotion-lambda-iam/contract/metrics"
 	"remotion-lambda-iam/lambda/logs"
-	"remotion-lambda-iam/lambda/metrics"
 )
 
 // lines parses what a logger wrote: one JSON object a line.
