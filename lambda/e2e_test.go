@@ -881,3 +881,42 @@ func webhookedStart() events.APIGatewayV2HTTPRequest {
 	ev.RequestContext.DomainName, ev.RequestContext.Stage = "abc123.execute-api.us-east-1.amazonaws.com", "$default"
 	return ev
 }
+
+// Through the real bootstrap of the default stack (records, webhooks): a
+// render is its starter's. Another caller is told it does not exist, in the
+// answer a missing ID gets; an operator's route reads it.
+func TestBootstrapShowsEachCallerOnlyTheirOwnRenders(t *testing.T) {
+	buildBinaries(t)
+	db := dynalite.Shared(t)
+	srv := standin.Start(standin.NewRenders(e2eBucket))
+	t.Cleanup(srv.Close)
+	srv.SetSecret("webhook", "e2e-secret")
+	emu := startEmulator(t, srv, trackingEnv(db, db.NewRenderTable(t), srv, "webhook")...)
+	as := func(arn string, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: arn},
+		}
+		return ev
+	}
+	const alice, bob = "arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/bob"
+	_, started := emu.invoke(t, as(alice, webhookedStart()))
+	id, _ := started["renderId"].(string)
+	read := func(arn, route, id string) (events.APIGatewayV2HTTPResponse, map[string]any) {
+		return emu.invoke(t, as(arn, apiEvent(route, "", map[string]string{"renderId": id}, nil)))
+	}
+
+	own, _ := read(alice, "GET /renders/{renderId}", id)
+	others, _ := read(bob, "GET /renders/{renderId}", id)
+	missing, _ := read(bob, "GET /renders/{renderId}", "nosuchrender0000000000000a")
+	operator, _ := read(bob, "GET /renders/all/{renderId}", id)
+
+	if id == "" || own.StatusCode != http.StatusOK {
+		t.Errorf("the owner: %d (render %q)", own.StatusCode, id)
+	}
+	if others.StatusCode != http.StatusNotFound || others.Body != missing.Body {
+		t.Errorf("another caller: %d %s; a missing ID: %d %s", others.StatusCode, others.Body, missing.StatusCode, missing.Body)
+	}
+	if operator.StatusCode != http.StatusOK {
+		t.Errorf("the operators' route: %d %s", operator.StatusCode, operator.Body)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
+
+	"remotion-lambda-iam/contract/renderapi"
 )
 
 func TestHTTPAPIRoutesBothPathsToTheFunctionWithIAMAuth(t *testing.T) {
@@ -37,7 +39,7 @@ func TestHTTPAPIRoutesBothPathsToTheFunctionWithIAMAuth(t *testing.T) {
 	target := joined("integrations/", ref(integrationID))
 	iam := map[string]any{"AuthorizationType": "AWS_IAM", "Target": target}
 	assertEqual(t, "routes", routes, map[string]any{
-		"POST /renders": iam, "GET /renders/{renderId}": iam, "GET /renders": iam, "GET /renders/all": iam,
+		"POST /renders": iam, "GET /renders/{renderId}": iam, "GET /renders": iam, "GET /renders/all": iam, "GET /renders/all/{renderId}": iam,
 		// Remotion's webhook cannot sign; its HMAC signature protects the route.
 		"POST /webhooks/remotion": map[string]any{"AuthorizationType": "NONE", "Target": target},
 	})
@@ -55,8 +57,8 @@ func TestUntrackedAPIHasTheTwoRoutes(t *testing.T) {
 	assertEqual(t, "routes", keys, map[string]bool{"POST /renders": true, "GET /renders/{renderId}": true})
 }
 
-// GET /renders/all is for operators: with JWT it takes the admin scope, and
-// it does not exist without one.
+// The operators' routes (everyone's renders) take the JWT admin scope, and
+// do not exist without one.
 func TestJWTListOfEveryoneNeedsTheAdminScope(t *testing.T) {
 	scopes := func(name string) map[string]any {
 		out := map[string]any{}
@@ -67,7 +69,8 @@ func TestJWTListOfEveryoneNeedsTheAdminScope(t *testing.T) {
 	}
 
 	assertEqual(t, "routes with jwtAdminScope", scopes("jwt admin"), map[string]any{
-		"POST /renders": nil, "GET /renders/{renderId}": nil, "GET /renders": nil, "GET /renders/all": []any{"renders/admin"},
+		"POST /renders": nil, "GET /renders/{renderId}": nil, "GET /renders": nil,
+		"GET /renders/all": []any{"renders/admin"}, "GET /renders/all/{renderId}": []any{"renders/admin"},
 		"POST /webhooks/remotion": nil,
 	})
 	assertEqual(t, "routes without it", scopes("jwt"), map[string]any{
@@ -159,5 +162,48 @@ func TestWebhookRouteIsThrottledBelowTheStage(t *testing.T) {
 			hook["ThrottlingBurstLimit"].(float64) >= stageLimits["ThrottlingBurstLimit"].(float64) {
 			t.Errorf("%s: webhook throttle %v is not below the stage's %v", name, hook, stageLimits)
 		}
+	}
+}
+
+// Every route the API has is deployed where the configuration has it, with
+// the authorizer its access needs: the operators' routes are the ones an
+// IAM policy names (see the README) or the JWT admin scope guards; with no
+// authorization they do not exist, since no caller could be told apart.
+func TestOperatorRoutesCarryTheirAuthorizerAndScope(t *testing.T) {
+	for _, tt := range []struct {
+		config    string
+		operators map[string]any // route key → its AuthorizationType and scopes; absent: not deployed
+	}{
+		{"default", map[string]any{"AWS_IAM": nil}},
+		{"jwt admin", map[string]any{"JWT": []any{"renders/admin"}}},
+		{"jwt", nil},
+		{"no auth", nil},
+	} {
+		t.Run(tt.config, func(t *testing.T) {
+			deployed := map[string]map[string]any{}
+			for _, r := range synth(t, tt.config).resources("AWS::ApiGatewayV2::Route") {
+				deployed[props(r)["RouteKey"].(string)] = props(r)
+			}
+			for _, route := range renderapi.Routes {
+				if route.Access != renderapi.Operators {
+					continue
+				}
+				p, ok := deployed[route.Key()]
+				if tt.operators == nil {
+					if ok {
+						t.Errorf("%s is deployed without a way to tell an operator", route.Key())
+					}
+					continue
+				}
+				if !ok {
+					t.Errorf("%s is not deployed", route.Key())
+					continue
+				}
+				for authType, scopes := range tt.operators {
+					assertEqual(t, route.Key(), map[string]any{"type": p["AuthorizationType"], "scopes": p["AuthorizationScopes"]},
+						map[string]any{"type": authType, "scopes": scopes})
+				}
+			}
+		})
 	}
 }

@@ -228,11 +228,11 @@ func TestDefaultStackHasExactlyTheseResources(t *testing.T) {
 		"AWS::IAM::Policy":               1, // the role's logs and records
 		"AWS::Logs::LogGroup":            2, // the function's logs, the API's access logs
 		"AWS::Lambda::Function":          1,
-		"AWS::Lambda::Permission":        5, // one per route
+		"AWS::Lambda::Permission":        6, // one per route
 		"AWS::ApiGatewayV2::Api":         1,
 		"AWS::ApiGatewayV2::Stage":       1,
 		"AWS::ApiGatewayV2::Integration": 1,
-		"AWS::ApiGatewayV2::Route":       5,
+		"AWS::ApiGatewayV2::Route":       6,
 		"AWS::DynamoDB::Table":           1,
 		"AWS::SecretsManager::Secret":    1,
 		"AWS::CloudWatch::Alarm":         1, // panics

@@ -33,16 +33,21 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 
 // The routes.
 var (
-	RouteStart    = Route{Method: "POST", Path: "/renders"}
+	RouteStart = Route{Method: "POST", Path: "/renders"}
+	// RouteProgress reads one of the caller's renders. Where the deployment
+	// keeps no records, it reads any render by its ID and ?bucket=.
 	RouteProgress = Route{Method: "GET", Path: "/renders/{renderId}"}
 	RouteList     = Route{Method: "GET", Path: "/renders", Records: true}
 	RouteListAll  = Route{Method: "GET", Path: "/renders/all", Access: Operators, Records: true}
-	RouteWebhook  = Route{Method: "POST", Path: "/webhooks/remotion", Access: Signed, Records: true}
+	// RouteProgressAny reads any caller's render, and, with ?bucket=, one
+	// that has no record here (a paid call of Remotion's function).
+	RouteProgressAny = Route{Method: "GET", Path: "/renders/all/{renderId}", Access: Operators, Records: true}
+	RouteWebhook     = Route{Method: "POST", Path: "/webhooks/remotion", Access: Signed, Records: true}
 )
 
 // Routes is every route of the API: the function serves these, and the
 // stack deploys those that the deployment's configuration has.
-var Routes = []Route{RouteStart, RouteProgress, RouteList, RouteListAll, RouteWebhook}
+var Routes = []Route{RouteStart, RouteProgress, RouteList, RouteListAll, RouteProgressAny, RouteWebhook}
 
 // Names lists routes' keys for a person: "POST /renders, GET /renders/{renderId}".
 func Names(routes []Route) string {

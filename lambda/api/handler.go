@@ -60,11 +60,12 @@ func New(renders *lifecycle.Service, cfg Config, log *slog.Logger) (*Handler, er
 	}
 	h := &Handler{renders: renders, cfg: cfg, serveURLs: policy, log: log}
 	h.routes = map[string]route{
-		renderapi.RouteStart.Key():    h.start,
-		renderapi.RouteProgress.Key(): h.progress,
-		renderapi.RouteList.Key():     h.listOwn,
-		renderapi.RouteListAll.Key():  h.listAll,
-		renderapi.RouteWebhook.Key():  h.webhook,
+		renderapi.RouteStart.Key():       h.start,
+		renderapi.RouteProgress.Key():    h.progress,
+		renderapi.RouteList.Key():        h.listOwn,
+		renderapi.RouteListAll.Key():     h.listAll,
+		renderapi.RouteProgressAny.Key(): h.progressAny,
+		renderapi.RouteWebhook.Key():     h.webhook,
 	}
 	for _, r := range renderapi.Routes {
 		if !r.Records || renders.Tracking() {

@@ -403,3 +403,83 @@ func benchmarkStart(b *testing.B, withIdempotencyKey bool) {
 		}
 	}
 }
+
+// A render belongs to the caller who started it. Anyone else is told it
+// does not exist, in the very answer an ID that does not exist gets, so
+// that no answer confirms another caller's render; operators read all.
+func TestEachCallerReadsOnlyTheirOwnRenders(t *testing.T) {
+	jwt := func(sub string) func(events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+		return func(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+			req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"iss": "https://issuer.example", "sub": sub}},
+			}
+			return req
+		}
+	}
+	iam := func(arn string) func(events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+		return func(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest { return as(arn, req) }
+	}
+	for _, callers := range []struct {
+		name     string
+		a, b, op func(events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest
+	}{
+		{"IAM principals", iam(alice), iam(bob), iam("arn:aws:iam::123456789012:role/operator")},
+		{"JWT subjects of one issuer", jwt("user-a"), jwt("user-b"), jwt("operator")},
+		// Identities are compared exactly: no case folding, no prefixes.
+		{"IAM principals that differ in case", iam(alice), iam(strings.ToUpper(alice)), iam(bob)},
+		{"JWT subjects one of which prefixes the other", jwt("user-a"), jwt("user-a2"), jwt("operator")},
+	} {
+		t.Run(callers.name, func(t *testing.T) {
+			f, _ := tracked(t, standin.Always(started))
+			_, body := f.do(t, callers.a(post(`{"composition":"MyComp"}`)))
+			id := idOf(t, body)
+			read := func(as func(events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest, route renderapi.Route, id string) events.APIGatewayV2HTTPResponse {
+				req := get(id, nil)
+				req.RouteKey = route.Key()
+				resp, err := f.h.Handle(context.Background(), as(req))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp
+			}
+
+			own := read(callers.a, renderapi.RouteProgress, id)
+			others := read(callers.b, renderapi.RouteProgress, id)
+			missing := read(callers.b, renderapi.RouteProgress, "nosuchrender0000000000000a")
+			operator := read(callers.op, renderapi.RouteProgressAny, id)
+
+			if own.StatusCode != http.StatusOK || !strings.Contains(own.Body, id) {
+				t.Errorf("the owner reads her render: %d %s", own.StatusCode, own.Body)
+			}
+			if others.StatusCode != http.StatusNotFound || !strings.Contains(others.Body, `"render_not_found"`) {
+				t.Errorf("another caller: %d %s, want 404 render_not_found", others.StatusCode, others.Body)
+			}
+			if others.Body != missing.Body || others.StatusCode != missing.StatusCode || fmt.Sprint(others.Headers) != fmt.Sprint(missing.Headers) {
+				t.Errorf("another caller's render is answered\n%d %v %s\nbut a missing one\n%d %v %s", others.StatusCode, others.Headers, others.Body, missing.StatusCode, missing.Headers, missing.Body)
+			}
+			if operator.StatusCode != http.StatusOK || !strings.Contains(operator.Body, id) {
+				t.Errorf("an operator reads anyone's render: %d %s", operator.StatusCode, operator.Body)
+			}
+		})
+	}
+}
+
+// With records, a render that has none here costs a paid invocation of
+// Remotion's function only when an operator asks.
+func TestOnlyOperatorsReadRendersWithoutARecord(t *testing.T) {
+	f, _ := tracked(t, standin.Always(standin.Reply{Body: vectors.Read(t, "progress-inProgress.json")}))
+	caller := as(bob, get(renderID, map[string]string{"bucket": bucket}))
+	operator := as(alice, get(renderID, map[string]string{"bucket": bucket}))
+	operator.RouteKey = renderapi.RouteProgressAny.Key()
+
+	refused, body := f.do(t, caller)
+	calls := len(f.srv.Invocations())
+	answered, progress := f.do(t, operator)
+
+	if code, _, message := errorOf(body); refused != http.StatusNotFound || code != "render_not_found" || !strings.Contains(message, "operators") || calls != 0 {
+		t.Errorf("a caller: %d %v after %d invocations; want 404 saying operators read it, and none", refused, body, calls)
+	}
+	if answered != http.StatusOK || progress["state"] != "rendering" || len(f.srv.Invocations()) != 1 {
+		t.Errorf("an operator: %d %v", answered, progress)
+	}
+}

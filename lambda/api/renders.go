@@ -79,8 +79,17 @@ func progressURL(r *records.Render, tracked bool) string {
 	return u
 }
 
-// progress answers GET /renders/{renderId}.
+// progress answers GET /renders/{renderId}: one of the caller's renders.
 func (h *Handler) progress(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
+	return h.read(ctx, req, lifecycle.Reader{Caller: callerOf(req)})
+}
+
+// progressAny answers GET /renders/all/{renderId}: anyone's, for operators.
+func (h *Handler) progressAny(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
+	return h.read(ctx, req, lifecycle.Reader{Caller: callerOf(req), Operator: true})
+}
+
+func (h *Handler) read(ctx context.Context, req *events.APIGatewayV2HTTPRequest, who lifecycle.Reader) (events.APIGatewayV2HTTPResponse, string, *apiError) {
 	renderID, bucket, aerr := decodeProgress(req)
 	if aerr != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", aerr
@@ -89,10 +98,16 @@ func (h *Handler) progress(ctx context.Context, req *events.APIGatewayV2HTTPRequ
 		return events.APIGatewayV2HTTPResponse{}, renderID, &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeMissingField, Field: "bucket",
 			Message: "this deployment keeps no render records, so it needs the bucket query parameter, as in the progressUrl that POST /renders returned"}
 	}
-	p, err := h.renders.Progress(ctx, renderID, bucket)
+	p, err := h.renders.Progress(ctx, renderID, bucket, who)
 	if errors.Is(err, lifecycle.ErrNotFound) {
-		return events.APIGatewayV2HTTPResponse{}, renderID, &apiError{Status: http.StatusNotFound, Code: renderapi.CodeRenderNotFound,
-			Message: fmt.Sprintf("no render %s here: use the renderId that POST /renders returned (a render without a record here also needs its bucket query parameter)", renderID)}
+		// The same answer whether the render does not exist or is another
+		// caller's: it must not confirm that another caller's exists.
+		message := "you have no render of this ID here: use the renderId that POST /renders returned to you. " +
+			"Renders that have no record here are read by operators, with GET /renders/all/{renderId}?bucket="
+		if who.Operator {
+			message = "no render of this ID here: a render that has no record here needs its bucket query parameter"
+		}
+		return events.APIGatewayV2HTTPResponse{}, renderID, &apiError{Status: http.StatusNotFound, Code: renderapi.CodeRenderNotFound, Message: message}
 	}
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, renderID, failure(err)

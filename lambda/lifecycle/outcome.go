@@ -37,21 +37,36 @@ type Progress struct {
 	Live *remotion.Progress
 }
 
+// Reader is who reads a render.
+type Reader struct {
+	// Caller is who asks, as records name who started a render.
+	Caller string
+	// Operator may read every caller's render, and one that has no record
+	// here, given its bucket.
+	Operator bool
+}
+
 // Progress reads where a render stands. A render with a record is read
 // from it, and asked of Remotion only while it runs; one that is over is
-// answered from its record, with no paid call. A render without a record
-// (bucket given) is asked of Remotion. A poll that sees a render end
-// finishes its record, with its event.
-func (s *Service) Progress(ctx context.Context, renderID, bucket string) (*Progress, error) {
+// answered from its record, with no paid call. A render belongs to the
+// caller who started it: anyone else but an operator is told it does not
+// exist, as for an ID that does not, so that an answer never confirms
+// another caller's render. A render without a record (bucket given) is
+// asked of Remotion, for an operator, or anyone where the deployment keeps
+// no records. A poll that sees a render end finishes its record, with its
+// event.
+func (s *Service) Progress(ctx context.Context, renderID, bucket string, who Reader) (*Progress, error) {
 	var rec *records.Render
 	if s.cfg.Records != nil {
 		r, err := s.cfg.Records.Get(ctx, renderID)
 		switch {
-		case err == nil:
+		case err == nil && (who.Operator || r.RequestedBy == who.Caller):
 			rec = r
+		case err == nil:
+			return nil, ErrNotFound
 		case !errors.Is(err, records.ErrNotFound):
 			return nil, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
-		case bucket == "":
+		case bucket == "" || !who.Operator:
 			return nil, ErrNotFound
 		}
 	}
