@@ -87,14 +87,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.serveURL, "serve-url", "", "the site to render (default: the deployment's)")
 	fs.StringVar(&o.outputKey, "output-key", "", "the key in the deployment's output bucket")
 	fs.Var(o.extra, "option", "any other option of POST /renders as key=JSON, repeatable (e.g. -option crf=20)")
-	fs.BoolVar(&o.noWait, "no-wait", false, `print "RENDER_ID BUCKET" and exit instead of watching`)
+	fs.BoolVar(&o.noWait, "no-wait", false, `print the render's ID (and its bucket, where the deployment keeps no records) and exit instead of watching`)
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "how often to poll the progress")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop watching after this long")
 	fs.StringVar(&o.idempotencyKey, "idempotency-key", "", "the start's Idempotency-Key (default: a new UUID); reuse one to retry a start safely")
 	fs.BoolVar(&o.all, "all", false, "with list: everyone's renders (GET /renders/all, for operators)")
 	fs.IntVar(&o.limit, "limit", 20, "with list: how many renders, 1 to 100")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: render -composition ID [flags]\n       render progress RENDER_ID BUCKET [flags]\n       render list [-all] [-limit N] [flags]\n\nflags:\n")
+		fmt.Fprint(stderr, "usage: render -composition ID [flags]\n       render progress RENDER_ID [BUCKET] [flags]\n       render list [-all] [-limit N] [flags]\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 

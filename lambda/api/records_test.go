@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/dynalite"
@@ -481,5 +485,69 @@ func TestOnlyOperatorsReadRendersWithoutARecord(t *testing.T) {
 	}
 	if answered != http.StatusOK || progress["state"] != "rendering" || len(f.srv.Invocations()) != 1 {
 		t.Errorf("an operator: %d %v", answered, progress)
+	}
+}
+
+// A table that stops answering after the start cannot hold the function
+// past its deadline: the writes that settle a start have a deadline of
+// their own, inside the function's, and the caller is answered in time.
+func TestAStalledTableCannotOutliveTheFunction(t *testing.T) {
+	db := dynalite.Shared(t)
+	tableName := db.NewRenderTable(t)
+	dynaliteURL, _ := url.Parse(db.URL)
+	proxy := httputil.NewSingleHostReverseProxy(dynaliteURL)
+	release := make(chan struct{})
+	stalling := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".UpdateItem") { // the writes after the start
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(stalling.Close)
+	t.Cleanup(func() { close(release) }) // before Close, which waits for every handler
+	cfg := db.AWSConfig()
+	cfg.BaseEndpoint = &stalling.URL
+	store := records.New(dynamodb.NewFromConfig(cfg), tableName, time.Hour)
+	keep := func(*standin.Server) lifecycle.Config { return lifecycle.Config{Records: store} }
+	f := build(t, api.Config{DefaultServeURL: serveURL}, keep, standin.Always(started))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+
+	status, body := f.doCtx(t, ctx, as(alice, withKey("order-42", post(`{"composition":"MyComp"}`))))
+
+	if ctx.Err() != nil {
+		t.Error("the answer came after the function's deadline")
+	}
+	if status != http.StatusAccepted {
+		t.Errorf("got %d %v, want the render that started", status, body)
+	}
+	if !strings.Contains(f.logs.String(), "idempotency key not settled") {
+		t.Errorf("the unsettled key is not logged:\n%s", f.logs)
+	}
+}
+
+// A request Remotion would refuse is refused before anything is written:
+// it is a 400 even while the table is down.
+func TestABadRequestWritesNothing(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	cfg := dynalite.Shared(t).AWSConfig()
+	cfg.BaseEndpoint = &down.URL
+	store := records.New(dynamodb.NewFromConfig(cfg), "renders", time.Hour)
+	keep := func(*standin.Server) lifecycle.Config { return lifecycle.Config{Records: store} }
+	f := build(t, api.Config{DefaultServeURL: serveURL}, keep, standin.Always(started))
+
+	bad, body := f.do(t, as(alice, post(`{"composition":"MyComp","crf":70}`)))
+	good, _ := f.do(t, as(alice, post(`{"composition":"MyComp","crf":20}`)))
+
+	if code, field, _ := errorOf(body); bad != http.StatusBadRequest || code != "invalid_value" || field != "crf" {
+		t.Errorf("got %d %v, want 400 naming crf", bad, body)
+	}
+	if good != http.StatusServiceUnavailable {
+		t.Errorf("a good request got %d, want 503: the table is down", good)
 	}
 }

@@ -201,6 +201,10 @@ func newRecord(req StartRequest, renderID string, now time.Time) records.Render 
 // went. The record is written first, so that whatever the start's answer,
 // the render can be found, and its webhook, which names it, finishes it.
 func (s *Service) startTracked(ctx context.Context, req StartRequest) (*records.Render, error) {
+	// A request Remotion would refuse costs no write.
+	if err := req.Options.Validate(); err != nil {
+		return nil, err
+	}
 	store := s.cfg.Records
 	r := newRecord(req, newRenderID(), s.now())
 	opts := *req.Options
