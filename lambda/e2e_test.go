@@ -156,11 +156,18 @@ func freeAddr(tb testing.TB) string {
 // srv. It is stopped, with the bootstrap, when the test ends, failed or not.
 func startEmulator(tb testing.TB, srv *standin.Server, vars ...string) *emulator {
 	tb.Helper()
+	return startEmulatorOf(tb, []string{bootstrapBin}, srv, vars...)
+}
+
+// startEmulatorOf is startEmulator with another bootstrap: the command
+// bootstrap[0] with its arguments bootstrap[1:].
+func startEmulatorOf(tb testing.TB, bootstrap []string, srv *standin.Server, vars ...string) *emulator {
+	tb.Helper()
 	// A port found free can be taken before the emulator binds it, by any
 	// connection's ephemeral port: the emulator then exits, and is started
 	// again on others.
 	for attempt := 1; ; attempt++ {
-		e, err := tryEmulator(tb, srv, vars...)
+		e, err := tryEmulator(tb, bootstrap, srv, vars...)
 		if err == nil {
 			return e
 		}
@@ -172,10 +179,10 @@ func startEmulator(tb testing.TB, srv *standin.Server, vars ...string) *emulator
 
 var errPortTaken = errors.New("a port of the emulator was taken")
 
-func tryEmulator(tb testing.TB, srv *standin.Server, vars ...string) (*emulator, error) {
+func tryEmulator(tb testing.TB, bootstrap []string, srv *standin.Server, vars ...string) (*emulator, error) {
 	tb.Helper()
 	addr, apiAddr := freeAddr(tb), freeAddr(tb)
-	cmd := exec.Command(rieBin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrapBin)
+	cmd := exec.Command(rieBin, append([]string{"--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error"}, bootstrap...)...)
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.TempDir(),
