@@ -713,6 +713,7 @@ func TestBootstrapKeepsRecordsInTheTable(t *testing.T) {
 	}
 
 	poll := apiEvent("GET /renders/{renderId}", "", map[string]string{"renderId": body["renderId"].(string)}, nil)
+	poll.RequestContext.Authorizer = start.RequestContext.Authorizer
 	done, progress := emu.invoke(t, poll)
 	calls := len(srv.Invocations())
 	_, fromRecord := emu.invoke(t, poll)

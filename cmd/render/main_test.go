@@ -240,8 +240,9 @@ func TestNoWaitPrintsWhatProgressNeeds(t *testing.T) {
 func TestProgressResumesAndReportsAFailedRender(t *testing.T) {
 	withCredentials(t)
 	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"), vectors.Read(t, "progress-fatal.json"))
+	_, started, _ := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
 
-	code, stdout, stderr := runCLI(t, "", "progress", testRenderID, testBucket, "-api", fake.srv.URL, "-interval", "1ms")
+	code, stdout, stderr := runCLI(t, "", "progress", strings.TrimSpace(started), "-api", fake.srv.URL, "-interval", "1ms")
 
 	if code != exitRenderFail {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitRenderFail, stderr)
@@ -249,7 +250,7 @@ func TestProgressResumesAndReportsAFailedRender(t *testing.T) {
 	if stdout != "" || !strings.Contains(stderr, "Could not find composition with ID MyCompX") {
 		t.Errorf("stdout %q, stderr:\n%s", stdout, stderr)
 	}
-	if len(fake.bodies) != 0 {
+	if len(fake.bodies) != 1 {
 		t.Error("progress started a render")
 	}
 }
@@ -284,10 +285,12 @@ func TestUnsignedRequestsAreRefusedByTheStandIn(t *testing.T) {
 func TestWatchingStopsAtTheTimeout(t *testing.T) {
 	withCredentials(t)
 	fake := newFakeAPI(t, vectors.Read(t, "progress-inProgress.json"))
+	_, started, _ := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
+	id := strings.TrimSpace(started)
 
-	code, _, stderr := runCLI(t, "", "progress", testRenderID, testBucket, "-api", fake.srv.URL, "-interval", "5ms", "-timeout", "50ms")
+	code, _, stderr := runCLI(t, "", "progress", id, "-api", fake.srv.URL, "-interval", "5ms", "-timeout", "50ms")
 
-	if code != exitWatchTimeout || !strings.Contains(stderr, "resume with: render progress "+testRenderID) {
+	if code != exitWatchTimeout || !strings.Contains(stderr, "resume with: render progress "+id) {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
 }

@@ -161,9 +161,9 @@ func TestProgressOfAFinishedRenderInvokesNothing(t *testing.T) {
 	id := idOf(t, body)
 
 	// The first poll asks Remotion, without ?bucket=: the record has it.
-	status, first := f.do(t, get(id, nil))
+	status, first := f.do(t, as(alice, get(id, nil)))
 	calls := len(f.srv.Invocations())
-	_, second := f.do(t, get(id, nil))
+	_, second := f.do(t, as(alice, get(id, nil)))
 
 	if status != http.StatusOK || first["state"] != "done" || second["state"] != "done" {
 		t.Fatalf("polls: %d %v, then %v", status, first, second)

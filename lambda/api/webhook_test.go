@@ -164,7 +164,7 @@ func TestAfterTheWebhookAPollInvokesNothing(t *testing.T) {
 	f.do(t, delivery(t, "success", id))
 	calls := len(f.srv.Invocations())
 
-	status, body := f.do(t, get(id, nil))
+	status, body := f.do(t, as(alice, get(id, nil)))
 
 	if status != http.StatusOK || body["state"] != "done" || len(f.srv.Invocations()) != calls {
 		t.Errorf("poll: %d %v, %d invocations (want %d)", status, body, len(f.srv.Invocations()), calls)
@@ -360,7 +360,7 @@ func TestAPollThatSeesTheEndPublishesTheEvent(t *testing.T) {
 	})
 	id := startRecorded(t, f)
 
-	status, body := f.do(t, get(id, nil))
+	status, body := f.do(t, as(alice, get(id, nil)))
 	late, receipt := f.do(t, delivery(t, "error", id))
 
 	if status != http.StatusOK || body["state"] != "failed" || late != http.StatusOK || receipt["duplicate"] != true {
