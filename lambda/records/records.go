@@ -253,19 +253,7 @@ func (s *Store) Finish(ctx context.Context, renderID string, o Outcome) (*Render
 		set("timedOut", true)
 	}
 	active := expression.In(state, expression.Value(Starting), expression.Value(Rendering), expression.Value(Unknown))
-	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(expression.AttributeExists(pk).And(active)).Build()
-	if err != nil {
-		return nil, fmt.Errorf("finish the record of render %s: %w", renderID, err)
-	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       renderKey(renderID),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ReturnValues:              types.ReturnValueAllNew,
-	})
+	out, err := s.updateReturning(ctx, renderID, update, expression.AttributeExists(pk).And(active), types.ReturnValueAllNew)
 	if conditionFailed(err) {
 		return nil, nil
 	}
@@ -281,19 +269,26 @@ func (s *Store) Finish(ctx context.Context, renderID string, o Outcome) (*Render
 
 // update applies an update to a render's item under a condition.
 func (s *Store) update(ctx context.Context, renderID string, update expression.UpdateBuilder, cond expression.ConditionBuilder) error {
+	_, err := s.updateReturning(ctx, renderID, update, cond, types.ReturnValueNone)
+	return err
+}
+
+// updateReturning is update, returning the item as returnValues says.
+func (s *Store) updateReturning(ctx context.Context, renderID string, update expression.UpdateBuilder, cond expression.ConditionBuilder,
+	returnValues types.ReturnValue) (*dynamodb.UpdateItemOutput, error) {
 	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	return s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       renderKey(renderID),
 		UpdateExpression:          expr.Update(),
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
+		ReturnValues:              returnValues,
 	})
-	return err
 }
 
 // List returns up to limit renders, newest first: those requestedBy
