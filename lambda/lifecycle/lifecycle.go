@@ -147,12 +147,14 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 	}
 	store := s.cfg.Records
 	if req.IdempotencyKey != "" {
-		prior, err := store.Claim(ctx, req.Caller, req.IdempotencyKey, req.RequestHash)
+		work, cancel := s.work(ctx)
+		defer cancel()
+		prior, err := store.Claim(work, req.Caller, req.IdempotencyKey, req.RequestHash)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
 		}
 		if prior != nil {
-			return s.replay(ctx, prior, req.RequestHash)
+			return s.replay(work, prior, req.RequestHash)
 		}
 	}
 	rec, err := s.startTracked(ctx, req)
@@ -215,13 +217,13 @@ func (s *Service) startTracked(ctx context.Context, req StartRequest) (*records.
 		}
 		opts.Webhook = hook
 	}
-	if err := store.Create(ctx, r); err != nil {
+	work, cancelWork := s.work(ctx)
+	defer cancelWork()
+	if err := store.Create(work, r); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
 	}
 	done, cancel := settle(ctx)
 	defer cancel()
-	work, cancelWork := s.work(ctx)
-	defer cancelWork()
 	res, err := s.remotion.StartRender(work, &opts)
 	switch {
 	case err == nil:

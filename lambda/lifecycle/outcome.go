@@ -56,9 +56,13 @@ type Reader struct {
 // no records. A poll that sees a render end finishes its record, with its
 // event.
 func (s *Service) Progress(ctx context.Context, renderID, bucket string, who Reader) (*Progress, error) {
+	work, cancel := s.work(ctx)
+	defer cancel()
+	done, cancelDone := settle(ctx)
+	defer cancelDone()
 	var rec *records.Render
 	if s.cfg.Records != nil {
-		r, err := s.cfg.Records.Get(ctx, renderID)
+		r, err := s.cfg.Records.Get(work, renderID)
 		switch {
 		case err == nil && (who.Operator || r.RequestedBy == who.Caller):
 			rec = r
@@ -72,7 +76,7 @@ func (s *Service) Progress(ctx context.Context, renderID, bucket string, who Rea
 	}
 	if rec != nil {
 		if rec.State.Final() {
-			s.publish(ctx, rec) // an earlier publication failed: retried here
+			s.publish(done, rec) // an earlier publication failed: retried here
 			return &Progress{Record: rec}, nil
 		}
 		if rec.RemotionRenderID == "" {
@@ -81,15 +85,11 @@ func (s *Service) Progress(ctx context.Context, renderID, bucket string, who Rea
 		}
 		renderID, bucket = rec.RemotionRenderID, rec.BucketName
 	}
-	work, cancel := s.work(ctx)
-	defer cancel()
 	p, err := s.remotion.RenderProgress(work, bucket, renderID)
 	if err != nil {
 		return nil, err
 	}
 	if rec != nil && p.State() != remotion.StateRendering {
-		done, cancel := settle(ctx)
-		defer cancel()
 		if finished := s.finish(done, rec.RenderID, outcomeOfProgress(p, s.now())); finished != nil {
 			rec = finished
 		}
@@ -132,6 +132,7 @@ func (s *Service) finish(ctx context.Context, renderID string, o records.Outcome
 // publish puts a finished render's event on the bus, unless it went out
 // before or another request is putting it now. A failure is logged and
 // remembered, so that the next request to see the render publishes it.
+// ctx is a settling context: publish records what it did within it.
 func (s *Service) publish(ctx context.Context, r *records.Render) (published bool, err error) {
 	if s.cfg.Events == nil || r.EventPublished {
 		return false, nil
@@ -142,9 +143,7 @@ func (s *Service) publish(ctx context.Context, r *records.Render) (published boo
 	}
 	detailType, detail := eventOf(r)
 	putErr := s.cfg.Events.Put(ctx, detailType, detail)
-	done, cancel := settle(ctx)
-	defer cancel()
-	if err := s.cfg.Records.EventPublished(done, r.RenderID, putErr == nil); err != nil {
+	if err := s.cfg.Records.EventPublished(ctx, r.RenderID, putErr == nil); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "event state not recorded", slog.String("renderId", r.RenderID), slog.String("error", err.Error()))
 	}
 	if putErr != nil {
@@ -245,13 +244,17 @@ func (s *Service) Webhook(ctx context.Context, body []byte) (*Delivery, error) {
 		renderID = w.RenderID
 	}
 	d := &Delivery{RenderID: renderID}
-	rec, err := s.cfg.Records.Get(ctx, renderID)
+	work, cancel := s.work(ctx)
+	defer cancel()
+	rec, err := s.cfg.Records.Get(work, renderID)
 	if errors.Is(err, records.ErrNotFound) {
 		return d, ErrNotFound
 	}
 	if err != nil {
 		return d, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
 	}
+	ctx, cancelDone := settle(ctx) // what follows records what Remotion said
+	defer cancelDone()
 	if !rec.State.Final() {
 		finished, err := s.cfg.Records.Finish(ctx, renderID, o)
 		if err != nil {
@@ -311,7 +314,9 @@ func appendError(errs []string, message string) []string {
 // List returns a page of renders, newest first: requestedBy's, or
 // everyone's when it is empty.
 func (s *Service) List(ctx context.Context, requestedBy string, limit int, cursor string) ([]records.Render, string, error) {
-	renders, next, err := s.cfg.Records.List(ctx, requestedBy, limit, cursor)
+	work, cancel := s.work(ctx)
+	defer cancel()
+	renders, next, err := s.cfg.Records.List(work, requestedBy, limit, cursor)
 	if err != nil && !errors.Is(err, records.ErrBadCursor) {
 		err = fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
 	}
