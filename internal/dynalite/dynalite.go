@@ -10,7 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -41,6 +46,7 @@ type Server struct {
 	cmd    *exec.Cmd
 	output syncBuffer // what dynalite printed, for failures
 	exited chan struct{}
+	proxy  *httptest.Server // in front of dynalite: see shield
 }
 
 type syncBuffer struct {
@@ -163,12 +169,36 @@ func start(npx string) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.shield()
 	return s, nil
+}
+
+// shield puts a proxy in front of dynalite, and points URL at it. dynalite
+// exits when a client aborts a request mid-way (its request's error
+// handler throws), which takes every later test of the binary with it; a
+// test that cuts a call short on purpose, with a deadline, does just that.
+// The proxy reads each request whole, then passes it on detached from its
+// client, so that dynalite only ever sees complete requests.
+func (s *Server) shield() {
+	target, _ := url.Parse(s.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	s.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return // the client went away: dynalite never sees the request
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		proxy.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+	}))
+	s.URL = s.proxy.URL
 }
 
 // Close stops dynalite and its data. Its process group is killed only while
 // dynalite runs, so that the kill cannot reach a group that reused the number.
 func (s *Server) Close() {
+	if s.proxy != nil {
+		s.proxy.Close()
+	}
 	select {
 	case <-s.exited:
 	default:
