@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,12 +17,14 @@ import (
 
 	"remotion-lambda-iam/contract/metrics"
 	"remotion-lambda-iam/contract/renderapi"
+	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/logs"
+	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -663,5 +666,27 @@ func TestPanicsAnswer500AndAreLogged(t *testing.T) {
 	}
 	if counted != 1 {
 		t.Errorf("%d metric lines, want 1: %s", counted, out)
+	}
+}
+
+// The handler answers every route of the API's one table, the table the
+// stack deploys from (a stacks test checks that side); a route that is not
+// in it is answered 404, naming the routes there are.
+func TestTheHandlerServesEveryRouteOfTheTable(t *testing.T) {
+	db := dynalite.Shared(t)
+	store := records.New(db.Client(), db.NewRenderTable(t), time.Hour)
+	f := build(t, api.Config{DefaultServeURL: serveURL}, func(*standin.Server) lifecycle.Config { return lifecycle.Config{Records: store} }, standin.Always(started))
+
+	for _, route := range renderapi.Routes {
+		req := get("nosuchrender0000000000000a", nil)
+		req.RouteKey = route.Key()
+		if _, body := f.do(t, req); strings.Contains(fmt.Sprint(body), "no route") {
+			t.Errorf("%s is in the table but not served: %v", route.Key(), body)
+		}
+	}
+	status, body := f.do(t, events.APIGatewayV2HTTPRequest{RouteKey: "PUT /renders"})
+	_, _, message := errorOf(body)
+	if status != http.StatusNotFound || !strings.Contains(message, renderapi.Names(renderapi.Routes)) {
+		t.Errorf("an unknown route: %d %q, want 404 naming every route", status, message)
 	}
 }
