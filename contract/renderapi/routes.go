@@ -11,6 +11,9 @@ type Route struct {
 	// Records: the route exists only where the deployment keeps render
 	// records (renderTracking).
 	Records bool
+	// Queue: the route exists only where renders wait their turn
+	// (renderQueue, which needs records).
+	Queue bool
 }
 
 // Access is who may call a route.
@@ -42,12 +45,17 @@ var (
 	// RouteProgressAny reads any caller's render, and, with ?bucket=, one
 	// that has no record here (a paid call of Remotion's function).
 	RouteProgressAny = Route{Method: "GET", Path: "/renders/all/{renderId}", Access: Operators, Records: true}
+	// RouteCancel cancels one of the caller's renders that waits in line.
+	RouteCancel = Route{Method: "DELETE", Path: "/renders/{renderId}", Records: true, Queue: true}
+	// RouteQueue shows the deployment's budget, the capacity in use and the
+	// line, for operators.
+	RouteQueue = Route{Method: "GET", Path: "/renders/all/queue", Access: Operators, Records: true, Queue: true}
 	RouteWebhook     = Route{Method: "POST", Path: "/webhooks/remotion", Access: Signed, Records: true}
 )
 
 // Routes is every route of the API: the function serves these, and the
 // stack deploys those that the deployment's configuration has.
-var Routes = []Route{RouteStart, RouteProgress, RouteList, RouteListAll, RouteProgressAny, RouteWebhook}
+var Routes = []Route{RouteStart, RouteProgress, RouteList, RouteListAll, RouteProgressAny, RouteCancel, RouteQueue, RouteWebhook}
 
 // Names lists routes' keys for a person: "POST /renders, GET /renders/{renderId}".
 func Names(routes []Route) string {

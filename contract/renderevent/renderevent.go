@@ -18,6 +18,9 @@ const (
 	Succeeded = "Render Succeeded"
 	Failed    = "Render Failed"
 	TimedOut  = "Render Timed Out"
+	// Cancelled: a render that waited in line was cancelled before it
+	// started; it cost nothing.
+	Cancelled = "Render Cancelled"
 )
 
 // DefaultBus is the bus events go to when the deployment names none: the

@@ -36,6 +36,24 @@ const (
 	// EventBusName is the EventBridge bus render outcomes go to; empty means
 	// the account's default bus.
 	EventBusName = "EVENT_BUS_NAME"
+	// RenderQueue, "true", has renders wait their turn for the Lambda
+	// capacity they need; unset means every start is sent at once. It needs
+	// RenderTable.
+	RenderQueue = "RENDER_QUEUE"
+	// RenderConcurrencyBudget is how many Lambda executions the
+	// deployment's renders may use at once; 0 or unset means 90% of the
+	// account's unreserved concurrency, read with lambda:GetAccountSettings.
+	RenderConcurrencyBudget = "RENDER_CONCURRENCY_BUDGET"
+	// DefaultRenderConcurrency is the concurrency sent to Remotion for a
+	// render whose request sets neither concurrency nor framesPerLambda;
+	// 0 or unset means Remotion picks, and the render counts as the most
+	// it can use.
+	DefaultRenderConcurrency = "DEFAULT_RENDER_CONCURRENCY"
+	// MaxQueuedRenders bounds the line.
+	MaxQueuedRenders = "MAX_QUEUED_RENDERS"
+	// MaxQueuedPerCaller bounds each caller's renders in the line; 0 or
+	// unset means no bound but MaxQueuedRenders.
+	MaxQueuedPerCaller = "MAX_QUEUED_PER_CALLER"
 )
 
 // FunctionTimeout is the trigger function's timeout: the stack configures
@@ -58,4 +76,14 @@ const (
 	DefaultExecutionPolicyName = "remotion-executionrole-policy"
 	// DefaultRenderRecordDays is how long render records are kept.
 	DefaultRenderRecordDays = 90
+	// DefaultMaxQueuedRenders bounds the line. The line is one DynamoDB item
+	// (at most 400 KB), and every write of it is billed by its size.
+	DefaultMaxQueuedRenders = 1000
+	// MaxMaxQueuedRenders is the most MaxQueuedRenders can be, so that the
+	// line stays well within its item's 400 KB.
+	MaxMaxQueuedRenders = 2000
+	// BudgetShare is the share of the account's unreserved concurrency a
+	// deployment's renders use when it sets no budget: the rest is left to
+	// this function itself and to the account's other functions.
+	BudgetShare = 0.9
 )
