@@ -28,7 +28,7 @@ func (s *Store) ClaimEvent(ctx context.Context, renderID string) (bool, error) {
 	unclaimed := expression.AttributeNotExists(event).
 		Or(expression.Equal(event, expression.Value(eventFailed))).
 		Or(expression.Equal(event, expression.Value(eventPublishing)).And(eventClaimedAt.LessThan(expression.Value(now.Add(-staleClaim).UnixMilli()))))
-	final := expression.In(state, expression.Value(Done), expression.Value(Failed))
+	final := expression.In(state, expression.Value(Done), expression.Value(Failed), expression.Value(Cancelled))
 	err := s.update(ctx, renderID,
 		expression.Set(event, expression.Value(eventPublishing)).Set(eventClaimedAt, expression.Value(now.UnixMilli())),
 		expression.AttributeExists(pk).And(final, unclaimed))

@@ -42,6 +42,8 @@ const staleClaim = env.FunctionTimeout
 type State string
 
 const (
+	// Queued: the render waits its turn in line.
+	Queued State = "queued"
 	// Starting: the start is being sent.
 	Starting State = "starting"
 	// Rendering: Remotion launched the render.
@@ -51,10 +53,12 @@ const (
 	Unknown State = "unknown"
 	Done    State = "done"
 	Failed  State = "failed"
+	// Cancelled: the render left the line before it started.
+	Cancelled State = "cancelled"
 )
 
 // Final reports whether a render in state s is over.
-func (s State) Final() bool { return s == Done || s == Failed }
+func (s State) Final() bool { return s == Done || s == Failed || s == Cancelled }
 
 // Render is the record of a render.
 type Render struct {
@@ -82,6 +86,14 @@ type Render struct {
 	TimedOut bool `dynamodbav:"timedOut,omitempty"`
 	// EventPublished: the outcome's event went out.
 	EventPublished bool `dynamodbav:"-"`
+
+	// A render that waits in line keeps what its start needs:
+	// Footprint is the Lambda executions it uses at once, Start its options
+	// as JSON (render.Options), and WebhookURL where Remotion is to say how
+	// it went.
+	Footprint  int    `dynamodbav:"footprint,omitempty"`
+	Start      string `dynamodbav:"start,omitempty"`
+	WebhookURL string `dynamodbav:"webhookUrl,omitempty"`
 }
 
 // Costs is Remotion's estimate of what a render cost.
@@ -185,6 +197,44 @@ func (s *Store) Started(ctx context.Context, renderID, remotionRenderID, bucket 
 	return nil
 }
 
+// Launching moves a render from the line to starting: reports false when
+// it was not queued (cancelled, or started by another request).
+func (s *Store) Launching(ctx context.Context, renderID string) (bool, error) {
+	err := s.update(ctx, renderID, expression.Set(state, expression.Value(Starting)), expression.Equal(state, expression.Value(Queued)))
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record the launch of render %s: %w", renderID, err)
+	}
+	return true, nil
+}
+
+// Requeued moves a render whose start was refused for capacity back to the
+// line.
+func (s *Store) Requeued(ctx context.Context, renderID string) error {
+	err := s.update(ctx, renderID, expression.Set(state, expression.Value(Queued)), expression.Equal(state, expression.Value(Starting)))
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("record render %s as queued again: %w", renderID, err)
+	}
+	return nil
+}
+
+// Cancel moves a render that waits in line to cancelled, once, and returns
+// the record as it now is; nil when it was not queued.
+func (s *Store) Cancel(ctx context.Context, renderID string, at time.Time) (*Render, error) {
+	update := expression.Set(state, expression.Value(Cancelled)).
+		Set(expression.Name("finishedAt"), expression.Value(at.UTC().Format(time.RFC3339Nano)))
+	out, err := s.updateReturning(ctx, renderID, update, expression.Equal(state, expression.Value(Queued)), types.ReturnValueAllNew)
+	if conditionFailed(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cancel render %s: %w", renderID, err)
+	}
+	return decodeRender(out.Attributes)
+}
+
 // Unknown records that a render's start was sent and its answer proved
 // nothing: the render may be running.
 func (s *Store) Unknown(ctx context.Context, renderID string) error {
@@ -252,7 +302,9 @@ func (s *Store) Finish(ctx context.Context, renderID string, o Outcome) (*Render
 	if o.TimedOut {
 		set("timedOut", true)
 	}
-	active := expression.In(state, expression.Value(Starting), expression.Value(Rendering), expression.Value(Unknown))
+	// A queued render can end too: one that can never start, or whose
+	// start was refused, fails without being launched.
+	active := expression.In(state, expression.Value(Queued), expression.Value(Starting), expression.Value(Rendering), expression.Value(Unknown))
 	out, err := s.updateReturning(ctx, renderID, update, expression.AttributeExists(pk).And(active), types.ReturnValueAllNew)
 	if conditionFailed(err) {
 		return nil, nil
