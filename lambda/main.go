@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,26 +15,31 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	lambdaapi "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/budget"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/eventbus"
 	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/logs"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
+	"remotion-lambda-iam/lambda/remotion/render"
 	"remotion-lambda-iam/lambda/secret"
 )
 
 func main() {
 	log := logs.New(os.Stdout, logs.ParseLevel(os.Getenv(logs.LevelVariable)))
-	h, err := newHandler(context.Background(), log)
+	h, renders, err := newHandler(context.Background(), log)
 	if err != nil {
 		// A function that cannot start still answers every request, with
 		// the reason, rather than crash-looping behind a bare 502.
@@ -41,20 +47,58 @@ func main() {
 		lambda.Start(api.Misconfigured(err))
 		return
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(invocations{api: h, renders: renders, log: log}.handle)
+}
+
+// invocations answers what Lambda delivers: API Gateway's requests, and
+// the events of the sweeper's schedule.
+type invocations struct {
+	api     *api.Handler
+	renders *lifecycle.Service
+	log     *slog.Logger
+}
+
+func (i invocations) handle(ctx context.Context, payload json.RawMessage) (any, error) {
+	var event struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+	}
+	if json.Unmarshal(payload, &event) == nil && event.Source == "aws.events" && event.DetailType == "Scheduled Event" {
+		return nil, i.sweep(ctx)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(payload, &req); err != nil {
+		return nil, fmt.Errorf("the function takes API Gateway HTTP API events and its schedule's events, not this: %w", err)
+	}
+	return i.api.Handle(ctx, req)
+}
+
+// sweep runs the sweeper; a failure is logged, and the next minute's run
+// tries again.
+func (i invocations) sweep(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			logs.CountPanic(ctx, i.log)
+			err = fmt.Errorf("the sweeper failed unexpectedly: %v", p)
+		}
+		if err != nil {
+			i.log.LogAttrs(ctx, slog.LevelError, "sweep", slog.String("error", err.Error()))
+		}
+	}()
+	return i.renders.Sweep(ctx)
 }
 
 // newHandler builds the API from the environment, once per cold start.
-func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
+func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, *lifecycle.Service, error) {
 	fn := os.Getenv(env.FunctionName)
 	if fn == "" {
-		return nil, fmt.Errorf("%s is not set: name the Remotion render function", env.FunctionName)
+		return nil, nil, fmt.Errorf("%s is not set: name the Remotion render function", env.FunctionName)
 	}
 	// Every call also has a deadline from its request; this bounds one that
 	// somehow has none to the function's own lifetime.
 	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(env.FunctionTimeout)))
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	client, err := remotion.New(awsCfg, remotion.Config{
 		FunctionName: fn,
@@ -63,7 +107,7 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 		PolicyName:   os.Getenv(env.ExecutionPolicyName),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: set %s", err, env.Version)
+		return nil, nil, fmt.Errorf("%w: set %s", err, env.Version)
 	}
 	cfg := api.Config{
 		DefaultServeURL: os.Getenv(env.ServeURL),
@@ -71,7 +115,7 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 	}
 	if v := os.Getenv(env.MaxRequestBodyBytes); v != "" {
 		if cfg.MaxBodyBytes, err = strconv.Atoi(v); err != nil || cfg.MaxBodyBytes <= 0 {
-			return nil, fmt.Errorf("%s=%q is not a positive number of bytes", env.MaxRequestBodyBytes, v)
+			return nil, nil, fmt.Errorf("%s=%q is not a positive number of bytes", env.MaxRequestBodyBytes, v)
 		}
 	}
 	if list := os.Getenv(env.ServeURLAllowList); list != "" {
@@ -84,14 +128,55 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, error) {
 		days := env.DefaultRenderRecordDays
 		if v := os.Getenv(env.RenderRecordDays); v != "" {
 			if days, err = strconv.Atoi(v); err != nil || days <= 0 {
-				return nil, fmt.Errorf("%s=%q is not a positive number of days", env.RenderRecordDays, v)
+				return nil, nil, fmt.Errorf("%s=%q is not a positive number of days", env.RenderRecordDays, v)
 			}
 		}
 		lc.Records = records.New(dynamodb.NewFromConfig(awsCfg), table, time.Duration(days)*24*time.Hour)
+		if os.Getenv(env.RenderQueue) == "true" {
+			if lc.Queue, err = queueOf(awsCfg, client.Region(), fn); err != nil {
+				return nil, nil, err
+			}
+		}
 		if arn := os.Getenv(env.WebhookSecretARN); arn != "" {
 			lc.WebhookSecret = secret.New(secretsmanager.NewFromConfig(awsCfg), arn)
 			lc.Events = eventbus.New(eventbridge.NewFromConfig(awsCfg), os.Getenv(env.EventBusName))
 		}
 	}
-	return api.New(lifecycle.New(client, lc, log), cfg, log)
+	renders := lifecycle.New(client, lc, log)
+	h, err := api.New(renders, cfg, log)
+	return h, renders, err
+}
+
+// queueOf reads the queue's settings. The budget is the render function's
+// region's: Lambda's concurrency is counted per account and region.
+func queueOf(awsCfg aws.Config, region, functionName string) (*lifecycle.Queue, error) {
+	q := &lifecycle.Queue{MaxQueued: env.DefaultMaxQueuedRenders, RenderTimeout: render.TimeoutFromFunctionName(functionName)}
+	fixed := 0
+	for _, v := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{
+		{env.RenderConcurrencyBudget, &fixed, 0, 100000},
+		{env.DefaultRenderConcurrency, &q.DefaultConcurrency, 0, render.MaxConcurrency},
+		{env.MaxQueuedRenders, &q.MaxQueued, 1, env.MaxMaxQueuedRenders},
+		{env.MaxQueuedPerCaller, &q.MaxQueuedPerCaller, 0, env.MaxMaxQueuedRenders},
+	} {
+		s := os.Getenv(v.name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < v.min || n > v.max {
+			return nil, fmt.Errorf("%s=%q is not a whole number from %d to %d", v.name, s, v.min, v.max)
+		}
+		*v.dst = n
+	}
+	if fixed > 0 {
+		q.Budget = budget.Fixed(fixed)
+	} else {
+		awsCfg.Region = region
+		q.Budget = budget.Share(lambdaapi.NewFromConfig(awsCfg), env.BudgetShare)
+	}
+	return q, nil
 }

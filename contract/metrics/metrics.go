@@ -14,4 +14,17 @@ const (
 	// Panics counts the requests whose handling panicked and was recovered
 	// into a 500; its unit is Count.
 	Panics = "Panics"
+
+	// The queue's metrics, written as the line changes, at no extra call.
+	// QueueDepth is how many renders wait (Count); CapacityInUse the Lambda
+	// executions the deployment's renders hold (Count), of Budget (Count).
+	QueueDepth    = "QueueDepth"
+	CapacityInUse = "CapacityInUse"
+	Budget        = "Budget"
+	// WaitTime is how long a render waited in line before it was admitted
+	// (Milliseconds).
+	WaitTime = "WaitTime"
+	// Throttles counts the starts Lambda throttled, each returned to the
+	// head of the line (Count).
+	Throttles = "Throttles"
 )

@@ -32,6 +32,9 @@ const (
 type State string
 
 const (
+	// StateQueued: the render waits its turn for the Lambda capacity it
+	// needs; Position says where it stands in line.
+	StateQueued State = "queued"
 	// StateStarting: this API is sending the start to Remotion.
 	StateStarting State = "starting"
 	// StateRendering: Remotion accepted the start and is rendering.
@@ -42,10 +45,13 @@ const (
 	StateUnknown State = "unknown"
 	StateDone    State = "done"
 	StateFailed  State = "failed"
+	// StateCancelled: the render was cancelled while it waited; it cost
+	// nothing.
+	StateCancelled State = "cancelled"
 )
 
 // Final reports whether a render in state s is over.
-func (s State) Final() bool { return s == StateDone || s == StateFailed }
+func (s State) Final() bool { return s == StateDone || s == StateFailed || s == StateCancelled }
 
 // StartResponse is the 202 answer of POST /renders.
 type StartResponse struct {
@@ -54,11 +60,13 @@ type StartResponse struct {
 	// RemotionRenderID and BucketName are Remotion's names of the render
 	// and the bucket that holds its progress and, unless Output says
 	// otherwise, its output.
-	RemotionRenderID string  `json:"remotionRenderId,omitempty"`
-	BucketName       string  `json:"bucketName,omitempty"`
-	State            State   `json:"state"`
-	ProgressURL      string  `json:"progressUrl"`
-	Output           *Output `json:"output,omitempty"`
+	RemotionRenderID string `json:"remotionRenderId,omitempty"`
+	BucketName       string `json:"bucketName,omitempty"`
+	State            State  `json:"state"`
+	// Position is the render's place in line, from 1, while it is queued.
+	Position    int     `json:"position,omitempty"`
+	ProgressURL string  `json:"progressUrl"`
+	Output      *Output `json:"output,omitempty"`
 }
 
 // Output is where a render into the deployment's output bucket lands.
@@ -75,6 +83,7 @@ type Progress struct {
 	RemotionRenderID  string        `json:"remotionRenderId,omitempty"`
 	BucketName        string        `json:"bucketName,omitempty"`
 	State             State         `json:"state"`
+	Position          int           `json:"position,omitempty"`
 	OverallProgress   float64       `json:"overallProgress"`
 	FramesRendered    int           `json:"framesRendered"`
 	OutputFile        *string       `json:"outputFile"`
@@ -131,6 +140,24 @@ type RenderList struct {
 	NextCursor string   `json:"nextCursor,omitempty"`
 }
 
+// Queue is the 200 answer of GET /renders/all/queue: the deployment's
+// budget, what its renders use of it, and the line.
+type Queue struct {
+	// Budget is the Lambda executions the deployment's renders may use at
+	// once; InUse what the renders that started hold of it.
+	Budget int `json:"budget"`
+	InUse  int `json:"inUse"`
+	// Queued is how many renders wait; OldestWaitMs how long the first
+	// has waited.
+	Queued       int   `json:"queued"`
+	OldestWaitMs int64 `json:"oldestWaitMs"`
+	// InFlight is how many renders hold capacity: started, or being sent.
+	InFlight int `json:"inFlight"`
+	// PausedUntil, when set, is when the line moves again after Lambda
+	// throttled a start.
+	PausedUntil *time.Time `json:"pausedUntil,omitempty"`
+}
+
 // WebhookReceipt is the 200 answer to a webhook.
 type WebhookReceipt struct {
 	Received bool `json:"received"`
@@ -182,6 +209,18 @@ const (
 	CodeIdempotencyInProgress ErrorCode = "idempotency_in_progress"
 	// CodeBadSignature: a webhook whose signature is missing or wrong.
 	CodeBadSignature ErrorCode = "bad_signature"
+	// CodeQueueFull: the line is as long as the deployment allows, or the
+	// caller has as many renders in it as one caller may.
+	CodeQueueFull ErrorCode = "queue_full"
+	// CodeRenderStarted: the render cannot be cancelled: it started.
+	CodeRenderStarted ErrorCode = "render_started"
+	// CodeRenderFinished: the render is over.
+	CodeRenderFinished ErrorCode = "render_finished"
+	// CodeOverBudget: the render needs more Lambda executions at once than
+	// the deployment's whole budget.
+	CodeOverBudget ErrorCode = "over_budget"
+	// CodeInputPropsTooLarge: inputProps too large to wait in line.
+	CodeInputPropsTooLarge ErrorCode = "input_props_too_large"
 )
 
 // Errors of the render function or of this deployment (5xx).

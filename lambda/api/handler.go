@@ -65,10 +65,12 @@ func New(renders *lifecycle.Service, cfg Config, log *slog.Logger) (*Handler, er
 		renderapi.RouteList.Key():        h.listOwn,
 		renderapi.RouteListAll.Key():     h.listAll,
 		renderapi.RouteProgressAny.Key(): h.progressAny,
+		renderapi.RouteCancel.Key():      h.cancel,
+		renderapi.RouteQueue.Key():       h.queue,
 		renderapi.RouteWebhook.Key():     h.webhook,
 	}
 	for _, r := range renderapi.Routes {
-		if !r.Records || renders.Tracking() {
+		if (!r.Records || renders.Tracking()) && (!r.Queue || renders.Queueing()) {
 			h.served = append(h.served, r)
 		}
 	}

@@ -17,14 +17,12 @@ import (
 
 	"remotion-lambda-iam/contract/metrics"
 	"remotion-lambda-iam/contract/renderapi"
-	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/logs"
-	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
 )
 
@@ -38,9 +36,10 @@ const (
 var started = standin.Started(bucket, renderID)
 
 type fixture struct {
-	h    *api.Handler
-	srv  *standin.Server
-	logs *bytes.Buffer
+	h       *api.Handler
+	renders *lifecycle.Service
+	srv     *standin.Server
+	logs    *bytes.Buffer
 }
 
 // newFixture wires a Handler that keeps no records to the real Remotion
@@ -67,11 +66,12 @@ func build(t testing.TB, cfg api.Config, keep func(*standin.Server) lifecycle.Co
 	}
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	h, err := api.New(lifecycle.New(client, lc, log), cfg, log)
+	renders := lifecycle.New(client, lc, log)
+	h, err := api.New(renders, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{h: h, srv: srv, logs: logs}
+	return &fixture{h: h, renders: renders, srv: srv, logs: logs}
 }
 
 func post(body string) events.APIGatewayV2HTTPRequest {
@@ -673,9 +673,7 @@ func TestPanicsAnswer500AndAreLogged(t *testing.T) {
 // stack deploys from (a stacks test checks that side); a route that is not
 // in it is answered 404, naming the routes there are.
 func TestTheHandlerServesEveryRouteOfTheTable(t *testing.T) {
-	db := dynalite.Shared(t)
-	store := records.New(db.Client(), db.NewRenderTable(t), time.Hour)
-	f := build(t, api.Config{DefaultServeURL: serveURL}, func(*standin.Server) lifecycle.Config { return lifecycle.Config{Records: store} }, standin.Always(started))
+	f, _ := queued(t, 100, standin.Always(started))
 
 	for _, route := range renderapi.Routes {
 		req := get("nosuchrender0000000000000a", nil)

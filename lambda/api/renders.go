@@ -58,6 +58,7 @@ func (h *Handler) start(ctx context.Context, req *events.APIGatewayV2HTTPRequest
 		RemotionRenderID: r.RemotionRenderID,
 		BucketName:       r.BucketName,
 		State:            renderapi.State(r.State),
+		Position:         started.Position,
 		ProgressURL:      progressURL(r, h.renders.Tracking()),
 		Output:           lifecycle.OutputOf(r),
 	}
@@ -100,19 +101,60 @@ func (h *Handler) read(ctx context.Context, req *events.APIGatewayV2HTTPRequest,
 	}
 	p, err := h.renders.Progress(ctx, renderID, bucket, who)
 	if errors.Is(err, lifecycle.ErrNotFound) {
-		// The same answer whether the render does not exist or is another
-		// caller's: it must not confirm that another caller's exists.
-		message := "you have no render of this ID here: use the renderId that POST /renders returned to you. " +
-			"Renders that have no record here are read by operators, with GET /renders/all/{renderId}?bucket="
-		if who.Operator {
-			message = "no render of this ID here: a render that has no record here needs its bucket query parameter"
-		}
-		return events.APIGatewayV2HTTPResponse{}, renderID, &apiError{Status: http.StatusNotFound, Code: renderapi.CodeRenderNotFound, Message: message}
+		return events.APIGatewayV2HTTPResponse{}, renderID, renderNotFound(who.Operator)
 	}
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, renderID, failure(err)
 	}
-	return jsonResponse(http.StatusOK, progressOf(renderID, bucket, p)), renderID, nil
+	out := progressOf(renderID, bucket, p)
+	if out.State == renderapi.StateQueued {
+		out.Position = h.renders.Position(ctx, out.RenderID)
+	}
+	return jsonResponse(http.StatusOK, out), renderID, nil
+}
+
+// cancel answers DELETE /renders/{renderId}: one of the caller's renders
+// leaves the line.
+func (h *Handler) cancel(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
+	renderID, _, aerr := decodeProgress(req)
+	if aerr != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", aerr
+	}
+	r, err := h.renders.Cancel(ctx, renderID, lifecycle.Reader{Caller: callerOf(req)})
+	if errors.Is(err, lifecycle.ErrNotFound) {
+		return events.APIGatewayV2HTTPResponse{}, renderID, renderNotFound(false)
+	}
+	if err != nil {
+		aerr := failure(err)
+		aerr.RenderID = renderID
+		return events.APIGatewayV2HTTPResponse{}, renderID, aerr
+	}
+	return jsonResponse(http.StatusOK, renderOf(r)), renderID, nil
+}
+
+// queue answers GET /renders/all/queue, for operators.
+func (h *Handler) queue(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
+	q, err := h.renders.QueueState(ctx)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", failure(err)
+	}
+	out := renderapi.Queue{Budget: q.Budget, InUse: q.InUse, Queued: q.Queued, InFlight: q.InFlight, OldestWaitMs: q.OldestWait.Milliseconds()}
+	if !q.PausedUntil.IsZero() {
+		out.PausedUntil = &q.PausedUntil
+	}
+	return jsonResponse(http.StatusOK, out), "", nil
+}
+
+// renderNotFound is the answer for a render the caller has not: the same
+// whether it does not exist or is another caller's, so that it never
+// confirms that another caller's exists.
+func renderNotFound(operator bool) *apiError {
+	message := "you have no render of this ID here: use the renderId that POST /renders returned to you. " +
+		"Renders that have no record here are read by operators, with GET /renders/all/{renderId}?bucket="
+	if operator {
+		message = "no render of this ID here: a render that has no record here needs its bucket query parameter"
+	}
+	return &apiError{Status: http.StatusNotFound, Code: renderapi.CodeRenderNotFound, Message: message}
 }
 
 // listOwn answers GET /renders: the caller's renders.

@@ -89,6 +89,21 @@ func failure(err error) *apiError {
 	case errors.Is(err, lifecycle.ErrSecretUnavailable):
 		a.Status, a.Code = http.StatusServiceUnavailable, renderapi.CodeSecretUnavailable
 		a.Message = "the webhook secret could not be read, and nothing was started: retry shortly"
+	case errors.Is(err, lifecycle.ErrLineFull):
+		a.Status, a.Code, a.retryAfter = http.StatusTooManyRequests, renderapi.CodeQueueFull, 30
+		a.Message = "the line of renders waiting their turn is as long as this deployment allows, or you have as many renders in it as one caller may (context keys maxQueuedRenders, maxQueuedPerCaller): retry later"
+	case errors.Is(err, lifecycle.ErrOverBudget):
+		a.Status, a.Code, a.Field = http.StatusBadRequest, renderapi.CodeOverBudget, "concurrency"
+		a.Message = err.Error() + ": set a lower concurrency, raise the budget (context key renderConcurrencyBudget, or the account's quota: npx remotion lambda quotas increase)"
+	case errors.Is(err, lifecycle.ErrPropsTooLarge):
+		a.Status, a.Code, a.Field = http.StatusRequestEntityTooLarge, renderapi.CodeInputPropsTooLarge, "inputProps"
+		a.Message = "a render that may wait its turn keeps its options in the render table, where inputProps can be at most about 340 KB: send less, such as a URL your composition fetches"
+	case errors.Is(err, lifecycle.ErrStarted):
+		a.Status, a.Code = http.StatusConflict, renderapi.CodeRenderStarted
+		a.Message = "the render started, and cannot be cancelled: it runs to its end"
+	case errors.Is(err, lifecycle.ErrFinished):
+		a.Status, a.Code = http.StatusConflict, renderapi.CodeRenderFinished
+		a.Message = "the render is over: there is nothing to cancel"
 	case errors.Is(err, lifecycle.ErrEventsUnavailable):
 		a.Code, a.Message = renderapi.CodeEventsUnavailable, "the render's event could not be published: send the webhook again"
 	case errors.As(err, &rerr):

@@ -63,6 +63,9 @@ type Config struct {
 	WebhookSecret *secret.Source
 	// Events, when set, receives one event per outcome.
 	Events *eventbus.Bus
+	// Queue, when set with Records, has renders wait their turn for the
+	// Lambda capacity they need; nil sends every start at once.
+	Queue *Queue
 	// DeadlineMargin is kept back from the function's deadline for the
 	// calls that may be cut short (the start, a poll), so that a slow render
 	// function gets an answer from us, and the writes that follow them have
@@ -96,6 +99,9 @@ func New(client *remotion.Client, cfg Config, log *slog.Logger) *Service {
 
 // Tracking reports whether the deployment keeps render records.
 func (s *Service) Tracking() bool { return s.cfg.Records != nil }
+
+// Queueing reports whether renders wait their turn.
+func (s *Service) Queueing() bool { return s.cfg.Records != nil && s.cfg.Queue != nil }
 
 // Webhooks reports whether the deployment receives completion webhooks.
 func (s *Service) Webhooks() bool { return s.cfg.Records != nil && s.cfg.WebhookSecret != nil }
@@ -132,10 +138,13 @@ type StartRequest struct {
 	WebhookURL string
 }
 
-// Started is a render that started, or the one a repeated key started.
+// Started is a render that started or waits its turn, or the one a
+// repeated key started.
 type Started struct {
 	Render   records.Render
 	Replayed bool
+	// Position is the render's place in line, from 1, while it waits.
+	Position int
 }
 
 // Start starts a render, once. With an idempotency key, the key is claimed
@@ -157,7 +166,14 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 			return s.replay(work, prior, req.RequestHash)
 		}
 	}
-	rec, err := s.startTracked(ctx, req)
+	var rec *records.Render
+	var position int
+	var err error
+	if s.cfg.Queue != nil {
+		rec, position, err = s.startQueued(ctx, req)
+	} else {
+		rec, err = s.startTracked(ctx, req)
+	}
 	done, cancel := settle(ctx)
 	defer cancel()
 	if req.IdempotencyKey != "" {
@@ -166,7 +182,7 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (*Started, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Started{Render: *rec}, nil
+	return &Started{Render: *rec, Position: position}, nil
 }
 
 func (s *Service) startUntracked(ctx context.Context, req StartRequest) (*Started, error) {
@@ -276,12 +292,13 @@ type customData struct {
 // happened keeps it, so that it never starts a second render.
 func (s *Service) settleKey(ctx context.Context, req StartRequest, r *records.Render, startErr error) {
 	store := s.cfg.Records
+	var rend *RenderError
 	var err error
 	switch {
 	case startErr == nil:
 		err = store.Complete(ctx, req.Caller, req.IdempotencyKey, r.RenderID)
-	case errors.Is(startErr, ErrOutcomeUnknown):
-		err = store.MarkUnknown(ctx, req.Caller, req.IdempotencyKey, r.RenderID)
+	case errors.As(startErr, &rend) && errors.Is(startErr, ErrOutcomeUnknown):
+		err = store.MarkUnknown(ctx, req.Caller, req.IdempotencyKey, rend.RenderID)
 	default:
 		err = store.Release(ctx, req.Caller, req.IdempotencyKey)
 	}

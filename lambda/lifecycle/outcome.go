@@ -92,6 +92,7 @@ func (s *Service) Progress(ctx context.Context, renderID, bucket string, who Rea
 	if rec != nil && p.State() != remotion.StateRendering {
 		if finished := s.finish(done, rec.RenderID, outcomeOfProgress(p, s.now())); finished != nil {
 			rec = finished
+			s.ended(done, rec.RenderID)
 		}
 	}
 	return &Progress{Record: rec, Live: p}, nil
@@ -175,6 +176,8 @@ func eventOf(r *records.Render) (string, renderevent.Detail) {
 	switch {
 	case r.State == records.Done:
 		return renderevent.Succeeded, d
+	case r.State == records.Cancelled:
+		return renderevent.Cancelled, d
 	case r.TimedOut:
 		d.Errors = r.Errors
 		return renderevent.TimedOut, d
@@ -262,6 +265,8 @@ func (s *Service) Webhook(ctx context.Context, body []byte) (*Delivery, error) {
 		}
 		if finished == nil { // another path finished it meanwhile
 			finished, err = s.cfg.Records.Get(ctx, renderID)
+		} else {
+			defer s.ended(ctx, renderID)
 		}
 		if err != nil {
 			return d, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)

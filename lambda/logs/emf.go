@@ -22,18 +22,31 @@ func CountPanic(ctx context.Context, log *slog.Logger) {
 
 // count writes one EMF line that counts 1 of metric at now.
 func count(ctx context.Context, log *slog.Logger, metric string, now time.Time) {
-	log.LogAttrs(ctx, LevelFatal, "metric",
-		slog.Any("_aws", emfMetadata{
-			Timestamp: now.UnixMilli(),
-			CloudWatchMetrics: []emfDirective{{
-				Namespace:  metrics.Namespace,
-				Dimensions: [][]string{{metrics.DimensionFunctionName}},
-				Metrics:    []emfMetric{{Name: metric, Unit: "Count"}},
-			}},
-		}),
-		slog.String(metrics.DimensionFunctionName, os.Getenv(FunctionNameVariable)),
-		slog.Int(metric, 1),
-	)
+	write(ctx, log, now, Metric{Name: metric, Unit: "Count", Value: 1})
+}
+
+// Metric is one value of a metric, in a unit CloudWatch knows (Count,
+// Milliseconds).
+type Metric struct {
+	Name  string
+	Unit  string
+	Value float64
+}
+
+// Write writes metrics as one EMF line.
+func Write(ctx context.Context, log *slog.Logger, ms ...Metric) {
+	write(ctx, log, time.Now(), ms...)
+}
+
+func write(ctx context.Context, log *slog.Logger, now time.Time, ms ...Metric) {
+	directive := emfDirective{Namespace: metrics.Namespace, Dimensions: [][]string{{metrics.DimensionFunctionName}}}
+	attrs := []slog.Attr{{}, slog.String(metrics.DimensionFunctionName, os.Getenv(FunctionNameVariable))}
+	for _, m := range ms {
+		directive.Metrics = append(directive.Metrics, emfMetric{Name: m.Name, Unit: m.Unit})
+		attrs = append(attrs, slog.Float64(m.Name, m.Value))
+	}
+	attrs[0] = slog.Any("_aws", emfMetadata{Timestamp: now.UnixMilli(), CloudWatchMetrics: []emfDirective{directive}})
+	log.LogAttrs(ctx, LevelFatal, "metric", attrs...)
 }
 
 // The _aws member of an EMF line, as CloudWatch specifies it: the metric

@@ -41,10 +41,18 @@ type Entry struct {
 	JoinedAt int64  `dynamodbav:"at"` // Unix milliseconds
 }
 
-// Hold is what a render that was admitted holds of the budget.
+// Hold is what a render that was admitted holds of the budget, and the
+// entry it was in line, to return it there.
 type Hold struct {
-	Footprint int   `dynamodbav:"f"`
-	Since     int64 `dynamodbav:"since"` // Unix milliseconds
+	Footprint int    `dynamodbav:"f"`
+	Caller    string `dynamodbav:"c"`
+	JoinedAt  int64  `dynamodbav:"at"`
+	Since     int64  `dynamodbav:"since"` // Unix milliseconds
+}
+
+// Entry is the line's entry of the render that holds h.
+func (h Hold) Entry(renderID string) Entry {
+	return Entry{RenderID: renderID, Footprint: h.Footprint, Caller: h.Caller, JoinedAt: h.JoinedAt}
 }
 
 // Line is the line and the capacity in use.
@@ -187,7 +195,7 @@ func (s *Store) Join(ctx context.Context, e Entry, max, maxPerCaller int) (int, 
 // room, or the line is paused.
 func (s *Store) Admit(ctx context.Context, e Entry, budget int, now time.Time) (bool, error) {
 	update := expression.Remove(expression.Name("queue[0]")).
-		Set(holdOf(e.RenderID), expression.Value(Hold{Footprint: e.Footprint, Since: now.UnixMilli()})).
+		Set(holdOf(e.RenderID), expression.Value(Hold{Footprint: e.Footprint, Caller: e.Caller, JoinedAt: e.JoinedAt, Since: now.UnixMilli()})).
 		Set(inUse, inUse.Plus(expression.Value(e.Footprint))).
 		Set(countOf(e.Caller), countOf(e.Caller).Minus(expression.Value(1)))
 	cond := expression.Name("queue[0].id").Equal(expression.Value(e.RenderID)).

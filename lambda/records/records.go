@@ -245,9 +245,10 @@ func (s *Store) Unknown(ctx context.Context, renderID string) error {
 	return nil
 }
 
-// Forget deletes the record of a render whose start proved it never ran.
+// Forget deletes the record of a render that never ran: its start proved
+// it, or it never joined the line.
 func (s *Store) Forget(ctx context.Context, renderID string) error {
-	expr, _ := expression.NewBuilder().WithCondition(expression.Equal(state, expression.Value(Starting))).Build()
+	expr, _ := expression.NewBuilder().WithCondition(expression.In(state, expression.Value(Starting), expression.Value(Queued))).Build()
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       renderKey(renderID),

@@ -77,6 +77,9 @@ func New(awsCfg aws.Config, cfg Config) (*Client, error) {
 // Version is the Remotion version the client speaks.
 func (c *Client) Version() string { return c.version }
 
+// Region is the render function's region.
+func (c *Client) Region() string { return c.region }
+
 // StartRender starts a render, as renderMediaOnLambda() does. Options are
 // validated first; a *render.ValidationError names the option at fault.
 func (c *Client) StartRender(ctx context.Context, opts *render.Options) (*StartResult, error) {

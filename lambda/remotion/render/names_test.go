@@ -1,6 +1,9 @@
 package render
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestVersionFromFunctionName(t *testing.T) {
 	tests := []struct {
@@ -16,6 +19,19 @@ func TestVersionFromFunctionName(t *testing.T) {
 		got, ok := VersionFromFunctionName(tt.name)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("VersionFromFunctionName(%q) = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestTheTimeoutIsReadFromTheFunctionName(t *testing.T) {
+	for name, want := range map[string]time.Duration{
+		"remotion-render-4-0-527-mem2048mb-disk2048mb-120sec":   120 * time.Second,
+		"remotion-render-4-0-527-mem2048mb-disk2048mb-900sec":   900 * time.Second,
+		"remotion-render-custom":                                MaxFunctionTimeout,
+		"remotion-render-4-0-527-mem2048mb-disk2048mb-99999sec": MaxFunctionTimeout,
+	} {
+		if got := TimeoutFromFunctionName(name); got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
 		}
 	}
 }
