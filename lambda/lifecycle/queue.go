@@ -33,8 +33,34 @@ type Queue struct {
 	// renders in it.
 	MaxQueued, MaxQueuedPerCaller int
 	// RenderTimeout is how long a render can run: the render function's
-	// timeout. A render that holds capacity longer is asked about.
+	// timeout. A render that holds capacity longer, by WebhookGrace, is
+	// asked about.
 	RenderTimeout time.Duration
+	// WebhookGrace is how long after a render's end its webhook may still
+	// come; 0 means DefaultWebhookGrace.
+	WebhookGrace time.Duration
+	// Lease is how long a request may take from admitting a render to
+	// recording that its start was sent: a render held longer without that
+	// belongs to a request that died. 0 means env.FunctionTimeout.
+	Lease time.Duration
+}
+
+// DefaultWebhookGrace covers Remotion's three deliveries of a webhook, 10 s
+// each at most, and the seconds between them.
+const DefaultWebhookGrace = time.Minute
+
+func (q *Queue) lease() time.Duration {
+	if q.Lease > 0 {
+		return q.Lease
+	}
+	return env.FunctionTimeout
+}
+
+func (q *Queue) grace() time.Duration {
+	if q.WebhookGrace > 0 {
+		return q.WebhookGrace
+	}
+	return DefaultWebhookGrace
 }
 
 // Errors of the queue a caller is told about.
@@ -437,7 +463,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		if work.Err() != nil {
 			break
 		}
-		if held := now.Sub(time.UnixMilli(hold.Since)); held > env.FunctionTimeout {
+		if held := now.Sub(time.UnixMilli(hold.Since)); held > s.cfg.Queue.lease() {
 			s.resolve(ctx, id, hold, held)
 		}
 	}
@@ -468,7 +494,7 @@ func (s *Service) resolve(ctx context.Context, renderID string, hold records.Hol
 	}
 	// No render runs longer than the render function; its webhook comes
 	// within a minute after, or not at all.
-	over := held > s.cfg.Queue.RenderTimeout+time.Minute
+	over := held > s.cfg.Queue.RenderTimeout+s.cfg.Queue.grace()
 	switch {
 	case rec.State.Final():
 		// It ended, and the request that learned it did not live to give
