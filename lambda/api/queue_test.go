@@ -2,8 +2,15 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -267,4 +274,103 @@ func TestOperatorsSeeTheQueue(t *testing.T) {
 	if status != http.StatusOK || body["budget"] != 10.0 || body["inUse"] != 6.0 || body["queued"] != 1.0 || body["inFlight"] != 1.0 {
 		t.Errorf("got %d %v", status, body)
 	}
+}
+
+// BenchmarkDispatchLatency measures, against dynalite, the time from a
+// webhook that frees capacity arriving to the start of the render that
+// waited for it: verify, finish, publish, give back, admit, invoke.
+func BenchmarkDispatchLatency(b *testing.B) {
+	var mu sync.Mutex
+	var startedAt time.Time
+	renders := standin.NewRenders(bucket)
+	f, _ := queued(b, 6, func(inv standin.Invocation) standin.Reply {
+		if strings.Contains(string(inv.Payload), `"type":"start"`) {
+			mu.Lock()
+			startedAt = time.Now()
+			mu.Unlock()
+		}
+		return renders(inv)
+	})
+	_, running := f.do(b, withConcurrency(alice, "5"))
+	var samples []time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		_, waiting := f.do(b, withConcurrency(bob, "5"))
+		hook := delivery(b, "success", idOf(b, running))
+		b.StartTimer()
+		begin := time.Now()
+		if status, body := f.do(b, hook); status != http.StatusOK {
+			b.Fatalf("webhook: %d %v", status, body)
+		}
+		mu.Lock()
+		samples = append(samples, startedAt.Sub(begin))
+		mu.Unlock()
+		running = waiting
+	}
+	slices.Sort(samples)
+	b.ReportMetric(float64(samples[len(samples)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(samples[len(samples)*95/100].Microseconds())/1000, "p95-ms")
+}
+
+// BenchmarkDynamoDBRequestsPerRender counts the requests one render costs
+// the render table, from its start to its webhook: one that starts at once,
+// and one that waits its turn first.
+func BenchmarkDynamoDBRequestsPerRender(b *testing.B) {
+	for _, waits := range []bool{false, true} {
+		name := "at-once"
+		if waits {
+			name = "queued"
+		}
+		b.Run(name, func(b *testing.B) {
+			db := dynalite.Shared(b)
+			table := db.NewRenderTable(b)
+			dynaliteURL, _ := url.Parse(db.URL)
+			proxy := httputil.NewSingleHostReverseProxy(dynaliteURL)
+			var calls atomic.Int64
+			counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				proxy.ServeHTTP(w, r)
+			}))
+			defer counting.Close()
+			cfg := db.AWSConfig()
+			cfg.BaseEndpoint = &counting.URL
+			store := records.New(dynamodb.NewFromConfig(cfg), table, time.Hour)
+			keep := func(srv *standin.Server) lifecycle.Config {
+				srv.SetSecret(secretARN, vectors.ReadWebhooks(b).Secret)
+				return lifecycle.Config{Records: store,
+					WebhookSecret: secret.New(secretsmanager.NewFromConfig(srv.AWSConfig()), secretARN),
+					Events:        eventbus.New(eventbridge.NewFromConfig(srv.AWSConfig()), ""),
+					Queue:         &lifecycle.Queue{Budget: budget.Fixed(6), MaxQueued: 100, RenderTimeout: time.Minute}}
+			}
+			f := build(b, api.Config{DefaultServeURL: serveURL}, keep, standin.NewRenders(bucket))
+			var blocker map[string]any
+			if waits {
+				_, blocker = f.do(b, withConcurrency(alice, "5"))
+			}
+			var total int64
+			for b.Loop() {
+				before := calls.Load()
+				_, r := f.do(b, withKey(uuid(b), withConcurrency(bob, "5")))
+				if waits != (r["state"] == "queued") {
+					b.Fatalf("state %v", r["state"])
+				}
+				if waits { // the render that blocks it ends, and it starts
+					f.do(b, delivery(b, "success", idOf(b, blocker)))
+				}
+				f.do(b, delivery(b, "success", idOf(b, r)))
+				total += calls.Load() - before
+				if waits {
+					b.StopTimer()
+					_, blocker = f.do(b, withConcurrency(alice, "5"))
+					b.StartTimer()
+				}
+			}
+			b.ReportMetric(float64(total)/float64(b.N), "requests/render")
+		})
+	}
+}
+
+func uuid(tb testing.TB) string {
+	tb.Helper()
+	return fmt.Sprintf("key-%d", time.Now().UnixNano())
 }

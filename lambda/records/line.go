@@ -93,9 +93,12 @@ var (
 func holdOf(renderID string) expression.NameBuilder { return expression.Name("holds." + renderID) }
 func countOf(caller string) expression.NameBuilder  { return expression.Name("perCaller." + caller) }
 
-// ensureLine writes the empty line, once, so that updates can reach into
-// its maps.
+// ensureLine writes the empty line, once a process, so that updates can
+// reach into its maps.
 func (s *Store) ensureLine(ctx context.Context) error {
+	if s.lineReady.Load() {
+		return nil
+	}
 	it, err := attributevalue.MarshalMap(struct {
 		PK string `dynamodbav:"pk"`
 		Line
@@ -113,6 +116,7 @@ func (s *Store) ensureLine(ctx context.Context) error {
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("create the line: %w", err)
 	}
+	s.lineReady.Store(true)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -120,6 +121,8 @@ type Store struct {
 	table string
 	keep  time.Duration // how long a render's record is kept
 	now   func() time.Time
+
+	lineReady atomic.Bool // the line's item exists
 }
 
 // New makes a Store for the table, keeping render records for keep.
