@@ -374,3 +374,20 @@ func uuid(tb testing.TB) string {
 	tb.Helper()
 	return fmt.Sprintf("key-%d", time.Now().UnixNano())
 }
+
+// A repeated key answers with the render it started, where it now stands.
+func TestARepeatedKeyOfAQueuedRenderSaysWhereItStands(t *testing.T) {
+	f, _ := queued(t, 10, standin.NewRenders(bucket))
+	f.do(t, withConcurrency(alice, "5"))
+	req := withKey("order-7", withConcurrency(bob, "5"))
+
+	_, first := f.do(t, req)
+	status, again := f.do(t, req)
+
+	if status != http.StatusAccepted || again["renderId"] != first["renderId"] || again["state"] != "queued" || again["position"] != 1.0 {
+		t.Errorf("the repeat: %d %v, first %v", status, again, first)
+	}
+	if n := starts(f); n != 1 {
+		t.Errorf("%d starts, want 1", n)
+	}
+}

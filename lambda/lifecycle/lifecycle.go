@@ -325,7 +325,11 @@ func (s *Service) replay(ctx context.Context, k *records.Key, requestHash string
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
 		}
-		return &Started{Render: *r, Replayed: true}, nil
+		replayed := &Started{Render: *r, Replayed: true}
+		if r.State == records.Queued {
+			replayed.Position = s.Position(ctx, renderID)
+		}
+		return replayed, nil
 	case k.State == records.KeyOutcomeUnknown || k.Stale(s.now()):
 		return nil, &RenderError{RenderID: renderID, Err: ErrOutcomeUnknown}
 	default:
