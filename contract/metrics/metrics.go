@@ -27,4 +27,15 @@ const (
 	// Throttles counts the starts Lambda throttled, each returned to the
 	// head of the line (Count).
 	Throttles = "Throttles"
+
+	// Each finished render writes Renders (1, Count), RenderCost (what
+	// Remotion estimated it cost, in USD, unit None) and RenderDuration
+	// (from its start to its end, Milliseconds), by the function's name
+	// and DimensionOutcome, and by DimensionCaller where the caller is not
+	// anonymous.
+	Renders          = "Renders"
+	RenderCost       = "RenderCost"
+	RenderDuration   = "RenderDuration"
+	DimensionOutcome = "Outcome"
+	DimensionCaller  = "Caller"
 )

@@ -112,6 +112,48 @@ type Costs struct {
 	EstimatedCost json.Number `json:"estimatedCost"`
 	DisplayCost   string      `json:"displayCost"`
 	Currency      string      `json:"currency"`
+	Disclaimer    string      `json:"disclaimer"`
+}
+
+// CostDisclaimer goes with every cost this API shows.
+const CostDisclaimer = "Remotion's estimate of the Lambda time its functions used. It leaves out what AWS bills besides: " +
+	"S3 storage and requests, data transfer out (egress), CloudWatch Logs, DynamoDB, API Gateway and this API's own function."
+
+// CostsByDay is the 200 answer of GET /renders/costs and
+// GET /renders/all/costs: what renders started on each UTC day cost.
+type CostsByDay struct {
+	From string    `json:"from"`
+	To   string    `json:"to"`
+	Days []DayCost `json:"days"`
+	// Total is the sum of the days' Spent; Currency its currency.
+	Total      json.Number `json:"total"`
+	Currency   string      `json:"currency"`
+	Disclaimer string      `json:"disclaimer"`
+}
+
+// DayCost is what one caller's renders started on one day cost.
+type DayCost struct {
+	Date   string `json:"date"`
+	Caller string `json:"caller,omitempty"` // on the operators' route
+	// Spent is what the renders that are over cost; Pending the estimate
+	// of those still queued or running.
+	Spent    json.Number `json:"spent"`
+	Pending  json.Number `json:"pending"`
+	Renders  int         `json:"renders"`
+	Currency string      `json:"currency"`
+}
+
+// SpendLimit is a limit a start would pass: the answer of a 429
+// spend_limit_reached says which.
+type SpendLimit struct {
+	// Period is "day" (the caller's, dailySpendLimit) or "month" (the
+	// deployment's, monthlySpendLimit).
+	Period string      `json:"period"`
+	Limit  json.Number `json:"limit"`
+	// Spent counts what renders cost and the estimates of those queued or
+	// running.
+	Spent    json.Number `json:"spent"`
+	ResetsAt time.Time   `json:"resetsAt"`
 }
 
 // Render is the record of a render: who started what, when, and how it ended.
@@ -180,6 +222,8 @@ type Error struct {
 	Field   string    `json:"field,omitempty"`
 	// RenderID, with start_outcome_unknown, is the render to look for.
 	RenderID string `json:"renderId,omitempty"`
+	// SpendLimit, with spend_limit_reached, is the limit.
+	SpendLimit *SpendLimit `json:"spendLimit,omitempty"`
 }
 
 // ErrorCode is the stable name of a failure.
@@ -221,6 +265,9 @@ const (
 	CodeOverBudget ErrorCode = "over_budget"
 	// CodeInputPropsTooLarge: inputProps too large to wait in line.
 	CodeInputPropsTooLarge ErrorCode = "input_props_too_large"
+	// CodeSpendLimitReached: the start could take a spend past its limit;
+	// nothing was started.
+	CodeSpendLimitReached ErrorCode = "spend_limit_reached"
 )
 
 // Errors of the render function or of this deployment (5xx).

@@ -47,6 +47,10 @@ var (
 	RouteProgressAny = Route{Method: "GET", Path: "/renders/all/{renderId}", Access: Operators, Records: true}
 	// RouteCancel cancels one of the caller's renders that waits in line.
 	RouteCancel = Route{Method: "DELETE", Path: "/renders/{renderId}", Records: true, Queue: true}
+	// RouteCosts gives the caller's cost per day (?from=&to=, UTC dates).
+	RouteCosts = Route{Method: "GET", Path: "/renders/costs", Records: true}
+	// RouteCostsAll gives every caller's cost per day, for operators.
+	RouteCostsAll = Route{Method: "GET", Path: "/renders/all/costs", Access: Operators, Records: true}
 	// RouteQueue shows the deployment's budget, the capacity in use and the
 	// line, for operators.
 	RouteQueue   = Route{Method: "GET", Path: "/renders/all/queue", Access: Operators, Records: true, Queue: true}
@@ -55,7 +59,7 @@ var (
 
 // Routes is every route of the API: the function serves these, and the
 // stack deploys those that the deployment's configuration has.
-var Routes = []Route{RouteStart, RouteProgress, RouteList, RouteListAll, RouteProgressAny, RouteCancel, RouteQueue, RouteWebhook}
+var Routes = []Route{RouteStart, RouteProgress, RouteList, RouteListAll, RouteProgressAny, RouteCancel, RouteCosts, RouteCostsAll, RouteQueue, RouteWebhook}
 
 // Names lists routes' keys for a person: "POST /renders, GET /renders/{renderId}".
 func Names(routes []Route) string {

@@ -54,6 +54,14 @@ const (
 	// MaxQueuedPerCaller bounds each caller's renders in the line; 0 or
 	// unset means no bound but MaxQueuedRenders.
 	MaxQueuedPerCaller = "MAX_QUEUED_PER_CALLER"
+	// DailySpendLimit and MonthlySpendLimit, in USD, bound what one
+	// caller's renders cost in a UTC day, and all renders in a UTC month;
+	// 0 or unset means no limit. They need RenderTable.
+	DailySpendLimit   = "DAILY_SPEND_LIMIT"
+	MonthlySpendLimit = "MONTHLY_SPEND_LIMIT"
+	// EstimatedCostPerRender, in USD, is what a render is taken to cost
+	// until Remotion says what it did.
+	EstimatedCostPerRender = "ESTIMATED_COST_PER_RENDER"
 )
 
 // FunctionTimeout is the trigger function's timeout: the stack configures
@@ -82,6 +90,9 @@ const (
 	// MaxMaxQueuedRenders is the most MaxQueuedRenders can be, so that the
 	// line stays well within its item's 400 KB.
 	MaxMaxQueuedRenders = 2000
+	// DefaultEstimatedCostPerRender is EstimatedCostPerRender's default,
+	// in USD.
+	DefaultEstimatedCostPerRender = "0.05"
 	// BudgetShare is the share of the account's unreserved concurrency a
 	// deployment's renders use when it sets no budget: the rest is left to
 	// this function itself and to the account's other functions.

@@ -22,7 +22,7 @@ func CountPanic(ctx context.Context, log *slog.Logger) {
 
 // count writes one EMF line that counts 1 of metric at now.
 func count(ctx context.Context, log *slog.Logger, metric string, now time.Time) {
-	write(ctx, log, now, Metric{Name: metric, Unit: "Count", Value: 1})
+	write(ctx, log, now, nil, Metric{Name: metric, Unit: "Count", Value: 1})
 }
 
 // Metric is one value of a metric, in a unit CloudWatch knows (Count,
@@ -33,14 +33,27 @@ type Metric struct {
 	Value float64
 }
 
-// Write writes metrics as one EMF line.
+// Write writes metrics as one EMF line, by the function's name.
 func Write(ctx context.Context, log *slog.Logger, ms ...Metric) {
-	write(ctx, log, time.Now(), ms...)
+	write(ctx, log, time.Now(), nil, ms...)
 }
 
-func write(ctx context.Context, log *slog.Logger, now time.Time, ms ...Metric) {
+// Dimension is one dimension of a metric and its value.
+type Dimension struct{ Name, Value string }
+
+// WriteBy writes metrics as one EMF line, by the function's name and by
+// each of dims with it.
+func WriteBy(ctx context.Context, log *slog.Logger, dims []Dimension, ms ...Metric) {
+	write(ctx, log, time.Now(), dims, ms...)
+}
+
+func write(ctx context.Context, log *slog.Logger, now time.Time, dims []Dimension, ms ...Metric) {
 	directive := emfDirective{Namespace: metrics.Namespace, Dimensions: [][]string{{metrics.DimensionFunctionName}}}
 	attrs := []slog.Attr{{}, slog.String(metrics.DimensionFunctionName, os.Getenv(FunctionNameVariable))}
+	for _, d := range dims {
+		directive.Dimensions = append(directive.Dimensions, []string{metrics.DimensionFunctionName, d.Name})
+		attrs = append(attrs, slog.String(d.Name, d.Value))
+	}
 	for _, m := range ms {
 		directive.Metrics = append(directive.Metrics, emfMetric{Name: m.Name, Unit: m.Unit})
 		attrs = append(attrs, slog.Float64(m.Name, m.Value))
