@@ -49,8 +49,8 @@ var (
 	RouteCancel = Route{Method: "DELETE", Path: "/renders/{renderId}", Records: true, Queue: true}
 	// RouteQueue shows the deployment's budget, the capacity in use and the
 	// line, for operators.
-	RouteQueue = Route{Method: "GET", Path: "/renders/all/queue", Access: Operators, Records: true, Queue: true}
-	RouteWebhook     = Route{Method: "POST", Path: "/webhooks/remotion", Access: Signed, Records: true}
+	RouteQueue   = Route{Method: "GET", Path: "/renders/all/queue", Access: Operators, Records: true, Queue: true}
+	RouteWebhook = Route{Method: "POST", Path: "/webhooks/remotion", Access: Signed, Records: true}
 )
 
 // Routes is every route of the API: the function serves these, and the
