@@ -38,6 +38,11 @@ const (
 	KeyNotifyEmail               = "notifyEmail"
 	KeyNag                       = "nag"
 	KeyLogLevel                  = "logLevel"
+	KeyRenderQueue               = "renderQueue"
+	KeyRenderConcurrencyBudget   = "renderConcurrencyBudget"
+	KeyDefaultRenderConcurrency  = "defaultRenderConcurrency"
+	KeyMaxQueuedRenders          = "maxQueuedRenders"
+	KeyMaxQueuedPerCaller        = "maxQueuedPerCaller"
 )
 
 // Config is one deployment of the stack.
@@ -135,6 +140,32 @@ type Records struct {
 	EventBusName string
 	// NotifyEmail, when set, is sent an email when a render ends.
 	NotifyEmail string
+	// Queue has renders wait their turn for the Lambda capacity they need.
+	// It keeps its line in the render table, so it is off without Tracking.
+	Queue Queue
+}
+
+// Queue is the admission queue: a render starts when the Lambda
+// concurrency it needs fits the deployment's budget, and waits in line
+// otherwise, until renders that end give their concurrency back.
+type Queue struct {
+	// Enabled queues renders, and adds the routes to cancel a waiting
+	// render and to show the line, a schedule that starts waiting renders
+	// every minute, and the right to read the account's concurrency.
+	Enabled bool
+	// ConcurrencyBudget is how many Lambda executions the deployment's
+	// renders may use at once; 0 means 90% of the account's unreserved
+	// concurrency, read when the function runs.
+	ConcurrencyBudget int
+	// DefaultConcurrency is the concurrency a render gets when its request
+	// sets neither concurrency nor framesPerLambda; 0 lets Remotion pick,
+	// and the render then counts as the most it can use.
+	DefaultConcurrency int
+	// MaxQueued bounds the line; a start past it is refused.
+	MaxQueued int
+	// MaxQueuedPerCaller bounds each caller's renders in the line; 0 means
+	// no bound but MaxQueued.
+	MaxQueuedPerCaller int
 }
 
 // AuthMode is how callers of the HTTP API prove who they are.
@@ -156,7 +187,8 @@ type API struct {
 	JWTIssuer     string   // with AuthJWT
 	JWTAudience   []string // with AuthJWT
 	// JWTAdminScope, with AuthJWT, is the scope a token needs for
-	// GET /renders/all; empty means the route is not created.
+	// the operators' routes (GET /renders/all and those under it); empty
+	// means they are not created.
 	JWTAdminScope string
 	// ThrottleRateLimit (requests per second, steady) and ThrottleBurstLimit
 	// bound the API stage.
@@ -186,7 +218,11 @@ func Default() Config {
 			ThrottleBurstLimit:  20,
 			MaxRequestBodyBytes: env.DefaultMaxRequestBodyBytes,
 		},
-		Records: Records{Tracking: true, Days: env.DefaultRenderRecordDays},
+		Records: Records{
+			Tracking: true,
+			Days:     env.DefaultRenderRecordDays,
+			Queue:    Queue{Enabled: true, MaxQueued: env.DefaultMaxQueuedRenders},
+		},
 	}
 }
 
@@ -226,6 +262,11 @@ func (c Config) Context() map[string]any {
 		KeyNotifyEmail:               c.Records.NotifyEmail,
 		KeyNag:                       c.Nag,
 		KeyLogLevel:                  c.LogLevel,
+		KeyRenderQueue:               c.Records.Queue.Enabled,
+		KeyRenderConcurrencyBudget:   c.Records.Queue.ConcurrencyBudget,
+		KeyDefaultRenderConcurrency:  c.Records.Queue.DefaultConcurrency,
+		KeyMaxQueuedRenders:          c.Records.Queue.MaxQueued,
+		KeyMaxQueuedPerCaller:        c.Records.Queue.MaxQueuedPerCaller,
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"remotion-lambda-iam/lambda/env"
 )
 
 // load reads a configuration from a plain map, as CDK context would give it.
@@ -32,6 +34,10 @@ func TestContextReadsBackAsTheSameConfig(t *testing.T) {
 		"imported": {KeyOutputBucket: "my-renders", KeyRenderRoleName: "my-render-role"},
 		"jwt":      {KeyAPIAuthorization: "jwt", KeyJWTIssuer: "https://issuer.example", KeyJWTAudience: "a,b", KeyJWTAdminScope: "renders/admin"},
 		"tuned":    {KeyLogRetentionDays: "7", KeyReservedConcurrency: 5, KeyNag: "true", KeyRemotionRegion: "eu-west-1", KeyLogLevel: "WARN"},
+		"queue tuned": {KeyRenderConcurrencyBudget: "500", KeyDefaultRenderConcurrency: 50.0, KeyMaxQueuedRenders: 200,
+			KeyMaxQueuedPerCaller: "10"},
+		"queue off": {KeyRenderQueue: false},
+		"untracked": {KeyRenderTracking: false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			first, err := load(ctx)
@@ -91,7 +97,9 @@ func TestKeysSetTheirFields(t *testing.T) {
 	want.ReservedConcurrency = 5
 	want.Nag = true
 	want.LogLevel = "DEBUG"
-	want.Records = Records{Tracking: false, Days: 30, EventBusName: "renders", NotifyEmail: "ops@example.com"}
+	// Without records, the queue is off; its other keys keep their defaults.
+	want.Records = Records{Tracking: false, Days: 30, EventBusName: "renders", NotifyEmail: "ops@example.com",
+		Queue: Queue{Enabled: false, MaxQueued: env.DefaultMaxQueuedRenders}}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
 	}
@@ -216,6 +224,21 @@ func TestBadConfigurationFailsNamingTheKey(t *testing.T) {
 		{KeyLogLevel, "VERBOSE", "TRACE, DEBUG, INFO, WARN, ERROR, FATAL"},
 		{KeyLogLevel, "", "use one of"},
 		{KeyLogLevel, 3, "want a string"},
+		{KeyRenderQueue, "maybe", "true or false"},
+		{KeyRenderQueue, 1, "true or false"},
+		{KeyRenderConcurrencyBudget, -1, "out of range"},
+		{KeyRenderConcurrencyBudget, 100001, "from 0 to 100000"},
+		{KeyRenderConcurrencyBudget, "all", "whole number"},
+		{KeyRenderConcurrencyBudget, 10.5, "whole number"},
+		{KeyDefaultRenderConcurrency, -1, "out of range"},
+		{KeyDefaultRenderConcurrency, 201, "from 0 to 200"},
+		{KeyDefaultRenderConcurrency, "auto", "whole number"},
+		{KeyMaxQueuedRenders, 0, "from 1 to 2000"},
+		{KeyMaxQueuedRenders, 2001, "one DynamoDB item"},
+		{KeyMaxQueuedRenders, "many", "whole number"},
+		{KeyMaxQueuedPerCaller, -1, "out of range"},
+		{KeyMaxQueuedPerCaller, 2001, "from 0 to 2000"},
+		{KeyMaxQueuedPerCaller, "few", "whole number"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s=%v", tt.key, tt.value), func(t *testing.T) {
@@ -253,6 +276,60 @@ func TestJWTNeedsAnIssuerAndAnAudience(t *testing.T) {
 		_, err := load(tt.ctx)
 		if err == nil || !strings.HasPrefix(err.Error(), "context key "+tt.key+": ") {
 			t.Errorf("%v: err = %v, want one naming %s", tt.ctx, err, tt.key)
+		}
+	}
+}
+
+func TestQueueKeysSetTheirFields(t *testing.T) {
+	defaults := Queue{Enabled: true, MaxQueued: env.DefaultMaxQueuedRenders}
+	tests := []struct {
+		name string
+		ctx  map[string]any
+		want Queue
+	}{
+		{"default: on, budget from the account, Remotion picks, 1000 in line", nil, defaults},
+		{"off", map[string]any{KeyRenderQueue: false}, Queue{Enabled: false, MaxQueued: env.DefaultMaxQueuedRenders}},
+		{"off with -c", map[string]any{KeyRenderQueue: "false"}, Queue{Enabled: false, MaxQueued: env.DefaultMaxQueuedRenders}},
+		{"on, stated", map[string]any{KeyRenderQueue: "true"}, defaults},
+		{"budget", map[string]any{KeyRenderConcurrencyBudget: "500"}, Queue{Enabled: true, ConcurrencyBudget: 500, MaxQueued: env.DefaultMaxQueuedRenders}},
+		{"largest budget", map[string]any{KeyRenderConcurrencyBudget: 100000.0}, Queue{Enabled: true, ConcurrencyBudget: 100000, MaxQueued: env.DefaultMaxQueuedRenders}},
+		{"default concurrency", map[string]any{KeyDefaultRenderConcurrency: 50.0}, Queue{Enabled: true, DefaultConcurrency: 50, MaxQueued: env.DefaultMaxQueuedRenders}},
+		{"Remotion's most", map[string]any{KeyDefaultRenderConcurrency: "200"}, Queue{Enabled: true, DefaultConcurrency: 200, MaxQueued: env.DefaultMaxQueuedRenders}},
+		{"shortest line", map[string]any{KeyMaxQueuedRenders: "1"}, Queue{Enabled: true, MaxQueued: 1}},
+		{"longest line", map[string]any{KeyMaxQueuedRenders: 2000.0}, Queue{Enabled: true, MaxQueued: env.MaxMaxQueuedRenders}},
+		{"per caller", map[string]any{KeyMaxQueuedPerCaller: "10"}, Queue{Enabled: true, MaxQueued: env.DefaultMaxQueuedRenders, MaxQueuedPerCaller: 10}},
+		{"all of them", map[string]any{KeyRenderConcurrencyBudget: 500, KeyDefaultRenderConcurrency: 50, KeyMaxQueuedRenders: 200, KeyMaxQueuedPerCaller: 10},
+			Queue{Enabled: true, ConcurrencyBudget: 500, DefaultConcurrency: 50, MaxQueued: 200, MaxQueuedPerCaller: 10}},
+		// The queue keeps its line in the render table: without records it
+		// is off, unless asked for (below).
+		{"without records", map[string]any{KeyRenderTracking: false}, Queue{Enabled: false, MaxQueued: env.DefaultMaxQueuedRenders}},
+		{"without records, off", map[string]any{KeyRenderTracking: "false", KeyRenderQueue: "false"}, Queue{Enabled: false, MaxQueued: env.DefaultMaxQueuedRenders}},
+		{"without records, tuned", map[string]any{KeyRenderTracking: false, KeyMaxQueuedRenders: 5},
+			Queue{Enabled: false, MaxQueued: 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Records.Queue != tt.want {
+				t.Errorf("Queue = %+v, want %+v", c.Records.Queue, tt.want)
+			}
+		})
+	}
+}
+
+// Asking for the queue without the render table it keeps its line in
+// fails, naming both keys and what to set.
+func TestQueueAskedForWithoutRecordsFailsNamingBothKeys(t *testing.T) {
+	for _, on := range []any{true, "true"} {
+		_, err := load(map[string]any{KeyRenderTracking: false, KeyRenderQueue: on})
+
+		want := "context key renderQueue: true needs renderTracking=true: the line is kept in the render table, which renderTracking=false leaves out. " +
+			"Set renderQueue=false too, or renderTracking=true"
+		if err == nil || err.Error() != want {
+			t.Errorf("renderQueue=%v: err = %v\nwant %s", on, err, want)
 		}
 	}
 }

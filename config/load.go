@@ -9,11 +9,22 @@ import (
 	"strconv"
 	"strings"
 
+	"remotion-lambda-iam/lambda/env"
 	"remotion-lambda-iam/lambda/remotion/render"
 )
 
 // Lambda refuses synchronous invocation payloads over 6 MB.
 const maxInvokePayloadBytes = 6 << 20
+
+// Bounds of the queue's keys.
+const (
+	// maxConcurrencyBudget is far above any account's concurrency quota; a
+	// budget above the account's concurrency is only a mistake.
+	maxConcurrencyBudget = 100000
+	// maxRemotionConcurrency is the most concurrency Remotion accepts for
+	// one render (its concurrency option takes 1 to 200).
+	maxRemotionConcurrency = 200
+)
 
 // RetentionDays are the numbers of days CloudWatch Logs can keep logs.
 var RetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -76,6 +87,7 @@ func Load(lookup func(key string) any) (Config, error) {
 			r.fail(KeyNotifyEmail, "%q is not an email address such as you@example.com; leave it empty for no email", c.Records.NotifyEmail)
 		}
 	}
+	r.queue(&c.Records)
 	r.readBool(KeyNag, &c.Nag)
 
 	if r.err != nil {
@@ -278,6 +290,34 @@ func checkBucketName(name string) string {
 		return "no reserved suffix (-s3alias, --ol-s3, .mrap, --x-s3)"
 	}
 	return ""
+}
+
+// queue reads the admission queue's keys. The queue keeps its line in the
+// render table: without renderTracking it is off, and asking for it is an
+// error.
+func (r *reader) queue(rec *Records) {
+	q := &rec.Queue
+	asked := r.value(KeyRenderQueue) != nil
+	r.readBool(KeyRenderQueue, &q.Enabled)
+	if !rec.Tracking {
+		if asked && q.Enabled {
+			r.fail(KeyRenderQueue, "true needs %s=true: the line is kept in the render table, which %s=false leaves out. Set %s=false too, or %s=true",
+				KeyRenderTracking, KeyRenderTracking, KeyRenderQueue, KeyRenderTracking)
+		}
+		q.Enabled = false
+	}
+	r.readIntIn(KeyRenderConcurrencyBudget, &q.ConcurrencyBudget, 0, maxConcurrencyBudget,
+		"0 for 90% of the account's unreserved Lambda concurrency, read at run time, or the concurrent Lambda executions the renders may use")
+	r.readIntIn(KeyDefaultRenderConcurrency, &q.DefaultConcurrency, 0, maxRemotionConcurrency,
+		fmt.Sprintf("0 to let Remotion pick (the render then counts as %d executions), or the concurrency of a render whose request sets none (Remotion takes up to %d)",
+			maxRemotionConcurrency+1, maxRemotionConcurrency))
+	if r.readInt(KeyMaxQueuedRenders, &q.MaxQueued) && (q.MaxQueued < 1 || q.MaxQueued > env.MaxMaxQueuedRenders) {
+		r.fail(KeyMaxQueuedRenders, "%d is out of range: renders that may wait in line, from 1 to %d (default %d). "+
+			"The ceiling is there because the line is one DynamoDB item, which holds at most 400 KB and is billed by its size on every write",
+			q.MaxQueued, env.MaxMaxQueuedRenders, env.DefaultMaxQueuedRenders)
+	}
+	r.readIntIn(KeyMaxQueuedPerCaller, &q.MaxQueuedPerCaller, 0, env.MaxMaxQueuedRenders,
+		"0 for no bound per caller, or the renders one caller may have waiting in line")
 }
 
 func (r *reader) api(a *API) {

@@ -44,8 +44,9 @@ func (s *accessLogSettings) Format() awsapigateway.AccessLogFormat {
 // newHTTPAPI puts fn behind an HTTP API with its routes, the configured
 // authorization, throttling and JSON access logs. With records, it adds the
 // lists: GET /renders, and GET /renders/all where the authorizer can tell an
-// operator (an IAM policy on that route, or a JWT scope).
-func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.API, records bool, logRetentionDays int) awsapigatewayv2.HttpApi {
+// operator (an IAM policy on that route, or a JWT scope); with the queue,
+// the routes to cancel a waiting render and to show the line.
+func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.API, records config.Records, logRetentionDays int) awsapigatewayv2.HttpApi {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		Description:        jsii.String("Starts Remotion renders and reports their progress"),
 		CreateDefaultStage: jsii.Bool(false),
@@ -70,7 +71,7 @@ func newHTTPAPI(scope constructs.Construct, fn awslambda.IFunction, cfg config.A
 		})
 	authorizer := newAuthorizer(scope, cfg)
 	for _, r := range renderapi.Routes {
-		if r.Records && !records {
+		if r.Records && !records.Tracking || r.Queue && !queueOn(records) {
 			continue
 		}
 		options := &awsapigatewayv2.AddRoutesOptions{

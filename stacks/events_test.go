@@ -58,7 +58,7 @@ func TestANamedBusIsTheOneUsed(t *testing.T) {
 	if b, _ := json.Marshal(grant); len(grant) != 1 || !strings.Contains(string(b), `event-bus/renders"`) {
 		t.Errorf("bus grant %s", b)
 	}
-	_, rule := s.only(t, "AWS::Events::Rule")
+	_, rule := s.byID(t, "AWS::Events::Rule", "RenderOutcomeEmails")
 	if props(rule)["EventBusName"] != "renders" {
 		t.Errorf("the rule listens on %v", props(rule)["EventBusName"])
 	}
@@ -68,7 +68,7 @@ func TestNotifyEmailSubscribesTheAddressToEveryOutcome(t *testing.T) {
 	s := synth(t, "email")
 	topicID, _ := s.only(t, "AWS::SNS::Topic")
 	_, sub := s.only(t, "AWS::SNS::Subscription")
-	_, rule := s.only(t, "AWS::Events::Rule")
+	_, rule := s.byID(t, "AWS::Events::Rule", "RenderOutcomeEmails")
 
 	assertEqual(t, "subscription", map[string]any{"Protocol": props(sub)["Protocol"], "Endpoint": props(sub)["Endpoint"], "TopicArn": props(sub)["TopicArn"]},
 		map[string]any{"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": ref(topicID)})
@@ -89,9 +89,15 @@ func TestNotifyEmailSubscribesTheAddressToEveryOutcome(t *testing.T) {
 
 func TestNoEmailUnlessAsked(t *testing.T) {
 	s := defaultStack(t)
-	for _, typ := range []string{"AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::Events::Rule"} {
+	for _, typ := range []string{"AWS::SNS::Topic", "AWS::SNS::Subscription"} {
 		if n := len(s.resources(typ)); n != 0 {
 			t.Errorf("%d resources of type %s", n, typ)
+		}
+	}
+	// The one rule is the queue's schedule, which listens on no bus.
+	for id, rule := range s.resources("AWS::Events::Rule") {
+		if _, ok := props(rule)["EventPattern"]; ok {
+			t.Errorf("rule %s matches events: %v", id, props(rule)["EventPattern"])
 		}
 	}
 }

@@ -62,6 +62,13 @@ func newTriggerFunction(scope constructs.Construct, props triggerFunctionProps) 
 		environment[env.RenderTable] = props.table.TableName()
 		environment[env.RenderRecordDays] = jsii.String(strconv.Itoa(cfg.Records.Days))
 	}
+	if q := cfg.Records.Queue; props.table != nil && queueOn(cfg.Records) {
+		environment[env.RenderQueue] = jsii.String("true")
+		environment[env.RenderConcurrencyBudget] = jsii.String(strconv.Itoa(q.ConcurrencyBudget))
+		environment[env.DefaultRenderConcurrency] = jsii.String(strconv.Itoa(q.DefaultConcurrency))
+		environment[env.MaxQueuedRenders] = jsii.String(strconv.Itoa(q.MaxQueued))
+		environment[env.MaxQueuedPerCaller] = jsii.String(strconv.Itoa(q.MaxQueuedPerCaller))
+	}
 	if w := props.webhooks; w != nil {
 		environment[env.WebhookSecretARN] = w.secret.SecretArn()
 		if cfg.Records.EventBusName != "" {

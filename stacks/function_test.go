@@ -61,6 +61,11 @@ func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 		"RENDER_TABLE":                   ref(tableID),
 		"RENDER_RECORD_DAYS":             "90",
 		"WEBHOOK_SECRET_ARN":             ref(secretID),
+		"RENDER_QUEUE":                   "true",
+		"RENDER_CONCURRENCY_BUDGET":      "0",
+		"DEFAULT_RENDER_CONCURRENCY":     "0",
+		"MAX_QUEUED_RENDERS":             "1000",
+		"MAX_QUEUED_PER_CALLER":          "0",
 	}})
 	if _, ok := p["ReservedConcurrentExecutions"]; ok {
 		t.Error("concurrency is reserved by default; new accounts cannot reserve any")
@@ -105,6 +110,11 @@ func TestContextOverridesReachTheFunction(t *testing.T) {
 		"RENDER_TABLE":                   ref(tableID),
 		"RENDER_RECORD_DAYS":             "90",
 		"WEBHOOK_SECRET_ARN":             ref(secretID),
+		"RENDER_QUEUE":                   "true",
+		"RENDER_CONCURRENCY_BUDGET":      "0",
+		"DEFAULT_RENDER_CONCURRENCY":     "0",
+		"MAX_QUEUED_RENDERS":             "1000",
+		"MAX_QUEUED_PER_CALLER":          "0",
 	})
 	if got := props(fn)["LoggingConfig"].(map[string]any)["ApplicationLogLevel"]; got != "DEBUG" {
 		t.Errorf("ApplicationLogLevel = %v, want DEBUG", got)

@@ -21,8 +21,9 @@ type finding struct {
 // the template metadata cdk-nag reads ("cdk_nag": {"rules_to_suppress": …}),
 // as cdknag.NagSuppressions_AddResourceSuppressions writes it. Writing it
 // here spares every synthesis without nag the loading of cdk-nag; the nag
-// tests prove cdk-nag honours it. Call it once per resource: a second call
-// replaces the first.
+// tests prove cdk-nag honours it. A resource that several parts of the stack
+// extend, such as the execution role's default policy, collects the
+// findings of every call.
 func accept(c constructs.IConstruct, findings ...finding) {
 	resource, ok := c.(awscdk.CfnResource)
 	if child := c.Node().DefaultChild(); child != nil {
@@ -31,7 +32,12 @@ func accept(c constructs.IConstruct, findings ...finding) {
 	if !ok {
 		panic(fmt.Sprintf("stacks: %s has no CloudFormation resource to record cdk-nag suppressions on", *c.Node().Path()))
 	}
-	rules := make([]any, 0, len(findings))
+	// The metadata is one value per key: a call adds to what earlier calls
+	// recorded rather than replacing it.
+	var rules []any
+	if recorded, ok := resource.GetMetadata(jsii.String("cdk_nag")).(map[string]any); ok {
+		rules, _ = recorded["rules_to_suppress"].([]any)
+	}
 	for _, f := range findings {
 		rule := map[string]any{"reason": f.reason, "id": f.rule}
 		if f.appliesTo != "" {

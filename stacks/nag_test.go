@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
 
 	"remotion-lambda-iam/config"
 )
@@ -84,4 +86,27 @@ func readNagReport(t *testing.T, app awscdk.App, stack awscdk.Stack) nagReport {
 		t.Fatal("the cdk-nag report is empty")
 	}
 	return r
+}
+
+// accept adds to the findings recorded on a resource: the execution role's
+// default policy, which several parts of the stack extend, keeps them all.
+func TestAcceptCollectsTheFindingsOfEveryCall(t *testing.T) {
+	first := finding{"AwsSolutions-IAM5", "Resource::a/*", "the first reason"}
+	second := finding{"AwsSolutions-IAM5", "Resource::*", "the second reason"}
+	whole := finding{"AwsSolutions-S1", "", "a finding on the whole rule"}
+	var got any
+	noPanic(t, func() {
+		stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Accept"), nil)
+		resource := awscdk.NewCfnResource(stack, jsii.String("Resource"), &awscdk.CfnResourceProps{Type: jsii.String("AWS::SNS::Topic")})
+		accept(resource, first)
+		accept(resource, second, whole)
+		got = assertions.Template_FromStack(stack, nil).ToJSON()
+	})
+
+	resources := asJSON(t, got).(map[string]any)["Resources"].(map[string]any)
+	assertEqual(t, "metadata", resources["Resource"].(map[string]any)["Metadata"], map[string]any{"cdk_nag": map[string]any{"rules_to_suppress": []any{
+		map[string]any{"id": first.rule, "applies_to": []any{first.appliesTo}, "reason": first.reason},
+		map[string]any{"id": second.rule, "applies_to": []any{second.appliesTo}, "reason": second.reason},
+		map[string]any{"id": whole.rule, "reason": whole.reason},
+	}}})
 }

@@ -25,8 +25,8 @@ type RemotionRenderStackProps struct {
 }
 
 // NewRemotionRenderStack creates the managed policy, the execution role, the
-// output bucket if one is configured, the trigger function, its alarm and
-// its HTTP API.
+// output bucket if one is configured, the render table and what the queue
+// needs if they are, the trigger function, its alarm and its HTTP API.
 func NewRemotionRenderStack(scope constructs.Construct, id string, props *RemotionRenderStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 	cfg := props.Config
@@ -53,8 +53,11 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 		webhooks: hooks,
 		dir:      props.FunctionDir,
 	})
+	if queueOn(cfg.Records) {
+		newRenderQueue(stack, role, fn)
+	}
 	newPanicAlarm(stack, fn, notifications)
-	api := newHTTPAPI(stack, fn, cfg.API, cfg.Records.Tracking, cfg.LogRetentionDays)
+	api := newHTTPAPI(stack, fn, cfg.API, cfg.Records, cfg.LogRetentionDays)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value:       api.ApiEndpoint(),

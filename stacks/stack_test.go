@@ -31,8 +31,9 @@ var configurations = map[string]map[string]any{
 	"imported bucket":  {config.KeyOutputBucket: "my-renders", config.KeyRenderRoleName: "my-render-role"},
 	"jwt": {config.KeyAPIAuthorization: "jwt", config.KeyJWTAudience: "client-a,client-b",
 		config.KeyJWTIssuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf"},
-	"no auth":   {config.KeyAPIAuthorization: "none"},
-	"untracked": {config.KeyRenderTracking: false},
+	"no auth": {config.KeyAPIAuthorization: "none"},
+	// cdk.json states renderQueue=true, which needs renderTracking.
+	"untracked": {config.KeyRenderTracking: false, config.KeyRenderQueue: false},
 	"email":     {config.KeyNotifyEmail: "ops@example.com", config.KeyEventBusName: "renders"},
 	"jwt admin": {config.KeyAPIAuthorization: "jwt", config.KeyJWTAudience: "client-a",
 		config.KeyJWTIssuer: "https://issuer.example", config.KeyJWTAdminScope: "renders/admin"},
@@ -50,6 +51,9 @@ var configurations = map[string]map[string]any{
 		config.KeyThrottleBurstLimit:   "100",
 		config.KeyLogLevel:             "debug",
 	},
+	"queue off": {config.KeyRenderQueue: false},
+	"queue tuned": {config.KeyRenderConcurrencyBudget: 500, config.KeyDefaultRenderConcurrency: 50,
+		config.KeyMaxQueuedRenders: 200, config.KeyMaxQueuedPerCaller: 10},
 }
 
 // cdkJSONContext is the context of cdk.json, feature flags included: what
@@ -225,14 +229,15 @@ func TestDefaultStackHasExactlyTheseResources(t *testing.T) {
 	want := map[string]int{
 		"AWS::IAM::ManagedPolicy":        1,
 		"AWS::IAM::Role":                 1,
-		"AWS::IAM::Policy":               1, // the role's logs and records
+		"AWS::IAM::Policy":               1, // the role's logs, records and queue
 		"AWS::Logs::LogGroup":            2, // the function's logs, the API's access logs
 		"AWS::Lambda::Function":          1,
-		"AWS::Lambda::Permission":        6, // one per route
+		"AWS::Lambda::Permission":        9, // one per route, and the queue's schedule
 		"AWS::ApiGatewayV2::Api":         1,
 		"AWS::ApiGatewayV2::Stage":       1,
 		"AWS::ApiGatewayV2::Integration": 1,
-		"AWS::ApiGatewayV2::Route":       6,
+		"AWS::ApiGatewayV2::Route":       8,
+		"AWS::Events::Rule":              1, // the queue's schedule
 		"AWS::DynamoDB::Table":           1,
 		"AWS::SecretsManager::Secret":    1,
 		"AWS::CloudWatch::Alarm":         1, // panics
@@ -270,6 +275,7 @@ func TestLogicalIDsStayAsDeployed(t *testing.T) {
 				untracked = map[string]any{}
 			}
 			untracked[config.KeyRenderTracking] = false
+			untracked[config.KeyRenderQueue] = false
 			minimal := synthWith(t, untracked)
 			assertEqual(t, "resource logical IDs without records", ids(minimal, "Resources"), want.Resources)
 			assertEqual(t, "output logical IDs without records", ids(minimal, "Outputs"), want.Outputs)
