@@ -293,17 +293,12 @@ func checkBucketName(name string) string {
 }
 
 // queue reads the admission queue's keys. The queue keeps its line in the
-// render table: without renderTracking it is off, and asking for it is an
-// error.
+// render table: without renderTracking it is off, so that
+// renderTracking=false alone gives the minimal stack of Remotion's guide.
 func (r *reader) queue(rec *Records) {
 	q := &rec.Queue
-	asked := r.value(KeyRenderQueue) != nil
 	r.readBool(KeyRenderQueue, &q.Enabled)
 	if !rec.Tracking {
-		if asked && q.Enabled {
-			r.fail(KeyRenderQueue, "true needs %s=true: the line is kept in the render table, which %s=false leaves out. Set %s=false too, or %s=true",
-				KeyRenderTracking, KeyRenderTracking, KeyRenderQueue, KeyRenderTracking)
-		}
 		q.Enabled = false
 	}
 	r.readIntIn(KeyRenderConcurrencyBudget, &q.ConcurrencyBudget, 0, maxConcurrencyBudget,
