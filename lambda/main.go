@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"os"
 	"strconv"
 	"strings"
@@ -132,6 +133,9 @@ func newHandler(ctx context.Context, log *slog.Logger) (*api.Handler, *lifecycle
 			}
 		}
 		lc.Records = records.New(dynamodb.NewFromConfig(awsCfg), table, time.Duration(days)*24*time.Hour)
+		if lc.Spend, err = spendOf(); err != nil {
+			return nil, nil, err
+		}
 		if os.Getenv(env.RenderQueue) == "true" {
 			if lc.Queue, err = queueOf(awsCfg, client.Region(), fn); err != nil {
 				return nil, nil, err
@@ -179,4 +183,34 @@ func queueOf(awsCfg aws.Config, region, functionName string) (*lifecycle.Queue, 
 		q.Budget = budget.Share(lambdaapi.NewFromConfig(awsCfg), env.BudgetShare)
 	}
 	return q, nil
+}
+
+// spendOf reads the ledger's limits and estimate, in USD.
+func spendOf() (*lifecycle.Spend, error) {
+	sp := &lifecycle.Spend{}
+	for _, v := range []struct {
+		name     string
+		dst      **big.Rat
+		fallback string
+	}{
+		{env.DailySpendLimit, &sp.Daily, ""},
+		{env.MonthlySpendLimit, &sp.Monthly, ""},
+		{env.EstimatedCostPerRender, &sp.Estimate, env.DefaultEstimatedCostPerRender},
+	} {
+		s := os.Getenv(v.name)
+		if s == "" {
+			s = v.fallback
+		}
+		if s == "" {
+			continue
+		}
+		r, ok := new(big.Rat).SetString(s)
+		if !ok || r.Sign() < 0 {
+			return nil, fmt.Errorf("%s=%q is not an amount in USD such as 25 or 0.05", v.name, s)
+		}
+		if r.Sign() > 0 || v.dst == &sp.Estimate {
+			*v.dst = r
+		}
+	}
+	return sp, nil
 }

@@ -67,6 +67,8 @@ func New(renders *lifecycle.Service, cfg Config, log *slog.Logger) (*Handler, er
 		renderapi.RouteProgressAny.Key(): h.progressAny,
 		renderapi.RouteCancel.Key():      h.cancel,
 		renderapi.RouteQueue.Key():       h.queue,
+		renderapi.RouteCosts.Key():       h.costs,
+		renderapi.RouteCostsAll.Key():    h.costsAll,
 		renderapi.RouteWebhook.Key():     h.webhook,
 	}
 	for _, r := range renderapi.Routes {

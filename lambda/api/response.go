@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -24,13 +26,15 @@ type apiError struct {
 	Field    string
 	Message  string
 	RenderID string
-	cause    error // logged, never sent
+	// SpendLimit, with spend_limit_reached, is the limit.
+	SpendLimit *renderapi.SpendLimit
+	cause      error // logged, never sent
 	// retryAfter, in seconds, is sent as Retry-After.
 	retryAfter int
 }
 
 func errorResponse(e *apiError) events.APIGatewayV2HTTPResponse {
-	resp := jsonResponse(e.Status, renderapi.ErrorResponse{Error: renderapi.Error{Code: e.Code, Message: e.Message, Field: e.Field, RenderID: e.RenderID}})
+	resp := jsonResponse(e.Status, renderapi.ErrorResponse{Error: renderapi.Error{Code: e.Code, Message: e.Message, Field: e.Field, RenderID: e.RenderID, SpendLimit: e.SpendLimit}})
 	switch {
 	case e.retryAfter > 0:
 		resp.Headers["Retry-After"] = strconv.Itoa(e.retryAfter)
@@ -61,9 +65,10 @@ func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
 // and code.
 func failure(err error) *apiError {
 	var (
-		verr *render.ValidationError
-		rerr *remotion.Error
-		rend *lifecycle.RenderError
+		verr  *render.ValidationError
+		rerr  *remotion.Error
+		rend  *lifecycle.RenderError
+		spend *lifecycle.SpendLimitError
 	)
 	a := &apiError{Status: http.StatusBadGateway, cause: err}
 	if errors.As(err, &rend) {
@@ -104,6 +109,12 @@ func failure(err error) *apiError {
 	case errors.Is(err, lifecycle.ErrFinished):
 		a.Status, a.Code = http.StatusConflict, renderapi.CodeRenderFinished
 		a.Message = "the render is over: there is nothing to cancel"
+	case errors.As(err, &spend):
+		a.Status, a.Code = http.StatusTooManyRequests, renderapi.CodeSpendLimitReached
+		a.retryAfter = max(1, int(time.Until(spend.ResetsAt).Seconds()))
+		a.Message = err.Error() + ": nothing was started (context keys dailySpendLimit, monthlySpendLimit)"
+		a.SpendLimit = &renderapi.SpendLimit{Period: spend.Period, Limit: json.Number(spend.Limit.FloatString(2)),
+			Spent: json.Number(strings.TrimRight(strings.TrimRight(spend.Exposure.FloatString(12), "0"), ".")), ResetsAt: spend.ResetsAt}
 	case errors.Is(err, lifecycle.ErrEventsUnavailable):
 		a.Code, a.Message = renderapi.CodeEventsUnavailable, "the render's event could not be published: send the webhook again"
 	case errors.As(err, &rerr):
@@ -192,7 +203,8 @@ func progressOf(renderID, bucket string, p *lifecycle.Progress) renderapi.Progre
 	}
 	if p.Record == nil || !p.Record.State.Final() {
 		out.State = stateOf(live)
-		out.Costs = &renderapi.Costs{EstimatedCost: live.Costs.AccruedSoFar, DisplayCost: live.Costs.DisplayCost, Currency: live.Costs.Currency}
+		out.Costs = &renderapi.Costs{EstimatedCost: live.Costs.AccruedSoFar, DisplayCost: live.Costs.DisplayCost, Currency: live.Costs.Currency,
+			Disclaimer: renderapi.CostDisclaimer}
 		out.OutputFile, out.TimeToFinishMs = live.OutputFile, live.TimeToFinish
 		out.Errors = out.Errors[:0]
 		for _, e := range live.Errors {

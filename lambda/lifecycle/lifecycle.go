@@ -66,6 +66,9 @@ type Config struct {
 	// Queue, when set with Records, has renders wait their turn for the
 	// Lambda capacity they need; nil sends every start at once.
 	Queue *Queue
+	// Spend, when set with Records, keeps what renders cost, and refuses a
+	// start that could pass a limit.
+	Spend *Spend
 	// DeadlineMargin is kept back from the function's deadline for the
 	// calls that may be cut short (the start, a poll), so that a slow render
 	// function gets an answer from us, and the writes that follow them have
@@ -235,11 +238,15 @@ func (s *Service) startTracked(ctx context.Context, req StartRequest) (*records.
 	}
 	work, cancelWork := s.work(ctx)
 	defer cancelWork()
-	if err := store.Create(work, r); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
+	if err := s.commitEstimate(work, &r); err != nil {
+		return nil, err
 	}
 	done, cancel := settle(ctx)
 	defer cancel()
+	if err := store.Create(work, r); err != nil {
+		s.uncommit(done, &r)
+		return nil, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
+	}
 	res, err := s.remotion.StartRender(work, &opts)
 	switch {
 	case err == nil:
@@ -257,6 +264,7 @@ func (s *Service) startTracked(ctx context.Context, req StartRequest) (*records.
 		return &r, &RenderError{RenderID: r.RenderID, Err: fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)}
 	default:
 		s.forget(done, r.RenderID)
+		s.uncommit(done, &r)
 		return nil, err
 	}
 }

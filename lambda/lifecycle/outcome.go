@@ -99,8 +99,7 @@ func (s *Service) Progress(ctx context.Context, renderID, bucket string, who Rea
 }
 
 func outcomeOfProgress(p *remotion.Progress, now time.Time) records.Outcome {
-	o := records.Outcome{State: records.Done, FinishedAt: now, TimeToFinishMs: p.TimeToFinish, Errors: []string{},
-		Costs: &records.Costs{EstimatedCost: attributevalue.Number(p.Costs.AccruedSoFar), DisplayCost: p.Costs.DisplayCost, Currency: p.Costs.Currency}}
+	o := records.Outcome{State: records.Done, FinishedAt: now, TimeToFinishMs: p.TimeToFinish, Errors: []string{}, Costs: costsOf(p)}
 	if p.OutputFile != nil {
 		o.OutputFile = *p.OutputFile
 	}
@@ -115,6 +114,14 @@ func outcomeOfProgress(p *remotion.Progress, now time.Time) records.Outcome {
 	return o
 }
 
+// costsOf is what Remotion's progress says a render cost.
+func costsOf(p *remotion.Progress) *records.Costs {
+	if p.Costs.AccruedSoFar == "" {
+		return nil
+	}
+	return &records.Costs{EstimatedCost: attributevalue.Number(p.Costs.AccruedSoFar), DisplayCost: p.Costs.DisplayCost, Currency: p.Costs.Currency}
+}
+
 // finish moves a render to its outcome, once, and publishes its event. It
 // returns the finished record, or nil when another path finished it first
 // or the table could not be written (logged).
@@ -125,6 +132,7 @@ func (s *Service) finish(ctx context.Context, renderID string, o records.Outcome
 		return nil
 	}
 	if r != nil {
+		s.settleCost(ctx, r)
 		s.publish(ctx, r)
 	}
 	return r
@@ -192,7 +200,7 @@ func CostsOf(c *records.Costs) *renderapi.Costs {
 	if c == nil {
 		return nil
 	}
-	return &renderapi.Costs{EstimatedCost: json.Number(c.EstimatedCost), DisplayCost: c.DisplayCost, Currency: c.Currency}
+	return &renderapi.Costs{EstimatedCost: json.Number(c.EstimatedCost), DisplayCost: c.DisplayCost, Currency: c.Currency, Disclaimer: renderapi.CostDisclaimer}
 }
 
 // OutputOf is where a render into the deployment's output bucket lands.
@@ -256,6 +264,14 @@ func (s *Service) Webhook(ctx context.Context, body []byte) (*Delivery, error) {
 	if err != nil {
 		return d, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
 	}
+	if !rec.State.Final() && o.Costs == nil && w.RenderID != "" && w.BucketName != "" {
+		// A failure's webhook says nothing of its cost: its progress does.
+		if p, err := s.remotion.RenderProgress(work, w.BucketName, w.RenderID); err == nil {
+			o.Costs = costsOf(p)
+		} else {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "cost of a failed render not read", slog.String("renderId", renderID), slog.String("error", err.Error()))
+		}
+	}
 	ctx, cancelDone := settle(ctx) // what follows records what Remotion said
 	defer cancelDone()
 	if !rec.State.Final() {
@@ -266,6 +282,7 @@ func (s *Service) Webhook(ctx context.Context, body []byte) (*Delivery, error) {
 		if finished == nil { // another path finished it meanwhile
 			finished, err = s.cfg.Records.Get(ctx, renderID)
 		} else {
+			s.settleCost(ctx, finished)
 			defer s.ended(ctx, renderID)
 		}
 		if err != nil {

@@ -136,7 +136,13 @@ func (s *Service) startQueued(ctx context.Context, req StartRequest) (*records.R
 	store := s.cfg.Records
 	r := newRecord(req, newRenderID(), s.now())
 	r.State, r.Footprint, r.Start, r.WebhookURL = records.Queued, f, string(start), req.WebhookURL
+	if err := s.commitEstimate(work, &r); err != nil {
+		return nil, 0, err
+	}
 	if err := store.Create(work, r); err != nil {
+		done, cancel := settle(ctx)
+		defer cancel()
+		s.uncommit(done, &r)
 		return nil, 0, fmt.Errorf("%w: %w", ErrRecordsUnavailable, err)
 	}
 	position, err := store.Join(work, records.Entry{RenderID: r.RenderID, Footprint: f, Caller: req.Caller, JoinedAt: r.CreatedAt.UnixMilli()}, q.MaxQueued, q.MaxQueuedPerCaller)
@@ -144,6 +150,7 @@ func (s *Service) startQueued(ctx context.Context, req StartRequest) (*records.R
 		done, cancel := settle(ctx)
 		defer cancel()
 		s.forget(done, r.RenderID)
+		s.uncommit(done, &r)
 		if errors.Is(err, records.ErrLineFull) {
 			return nil, 0, err
 		}
@@ -276,7 +283,7 @@ func (s *Service) launch(ctx context.Context, e records.Entry) launched {
 		}
 		opts.Webhook = hook
 	}
-	res, err := s.remotion.StartRender(work, &opts)
+	res, err := s.remotion.StartRenderOrThrottled(work, &opts)
 	var rerr *remotion.Error
 	switch {
 	case err == nil:
@@ -313,7 +320,7 @@ func (s *Service) refused(ctx context.Context, rec *records.Render, cause error)
 	if errors.As(cause, &rerr) {
 		message = rerr.Message
 	}
-	s.end(ctx, rec.RenderID, records.Outcome{State: records.Failed, FinishedAt: s.now(), Errors: appendError(nil, message)})
+	s.end(ctx, rec.RenderID, records.Outcome{State: records.Failed, FinishedAt: s.now(), Errors: appendError(nil, message), Costs: nothingRan()})
 	return launched{err: cause}
 }
 
@@ -325,8 +332,13 @@ func (s *Service) neverFits(ctx context.Context, e records.Entry, b int) {
 	if ok, err := s.cfg.Records.Drop(done, e); !ok || err != nil {
 		return
 	}
-	s.end(done, e.RenderID, records.Outcome{State: records.Failed, FinishedAt: s.now(),
+	s.end(done, e.RenderID, records.Outcome{State: records.Failed, FinishedAt: s.now(), Costs: nothingRan(),
 		Errors: []string{(&BudgetError{Footprint: e.Footprint, Budget: b}).Error() + ": it was taken out of the line"}})
+}
+
+// nothingRan is the cost of a render that never ran.
+func nothingRan() *records.Costs {
+	return &records.Costs{EstimatedCost: "0", DisplayCost: "$0.00", Currency: "USD"}
 }
 
 // end finishes a render's record, publishes its event and gives back what
@@ -395,6 +407,7 @@ func (s *Service) Cancel(ctx context.Context, renderID string, who Reader) (*rec
 	if err != nil || cancelled == nil {
 		return rec, fmt.Errorf("%w: the render left the line but its record was not cancelled: %v", ErrRecordsUnavailable, err)
 	}
+	s.settleCost(done, cancelled)
 	s.publish(done, cancelled)
 	return cancelled, nil
 }

@@ -92,7 +92,10 @@ type Render struct {
 	// Footprint is the Lambda executions it uses at once, Start its options
 	// as JSON (render.Options), and WebhookURL where Remotion is to say how
 	// it went.
-	Footprint  int    `dynamodbav:"footprint,omitempty"`
+	Footprint int `dynamodbav:"footprint,omitempty"`
+	// Estimate is what the ledger took the render to cost until it is over,
+	// an exact decimal; empty where the deployment keeps no ledger.
+	Estimate   string `dynamodbav:"estimate,omitempty"`
 	Start      string `dynamodbav:"start,omitempty"`
 	WebhookURL string `dynamodbav:"webhookUrl,omitempty"`
 }

@@ -83,6 +83,17 @@ func (c *Client) Region() string { return c.region }
 // StartRender starts a render, as renderMediaOnLambda() does. Options are
 // validated first; a *render.ValidationError names the option at fault.
 func (c *Client) StartRender(ctx context.Context, opts *render.Options) (*StartResult, error) {
+	return c.startRender(ctx, opts, sendStartOnce)
+}
+
+// StartRenderOrThrottled is StartRender for a caller that waits out
+// Lambda's throttling itself: a throttled start is not tried again, and
+// fails at once with KindThrottled.
+func (c *Client) StartRenderOrThrottled(ctx context.Context, opts *render.Options) (*StartResult, error) {
+	return c.startRender(ctx, opts, sendStartOnceNotThrottled)
+}
+
+func (c *Client) startRender(ctx context.Context, opts *render.Options, once func(*lambda.Options)) (*StartResult, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -96,7 +107,7 @@ func (c *Client) StartRender(ctx context.Context, opts *render.Options) (*StartR
 		return nil, err
 	}
 	var res StartResult
-	if err := c.invoke(ctx, payload, &res, true); err != nil {
+	if err := c.invoke(ctx, payload, &res, once); err != nil {
 		return nil, fmt.Errorf("start render: %w", err)
 	}
 	if res.RenderID == "" || res.BucketName == "" {
@@ -157,7 +168,7 @@ func (c *Client) RenderProgress(ctx context.Context, bucketName, renderID string
 		return nil, err
 	}
 	var p Progress
-	if err := c.invoke(ctx, payload, &p, false); err != nil {
+	if err := c.invoke(ctx, payload, &p, nil); err != nil {
 		return nil, fmt.Errorf("render progress: %w", err)
 	}
 	return &p, nil
@@ -182,10 +193,11 @@ type functionError struct {
 // reply into out. Every failure comes back as an *Error. A start is sent
 // again only when the function certainly did not run (see sendStartOnce),
 // and a failure that does not prove it did not run is KindOutcomeUnknown.
-func (c *Client) invoke(ctx context.Context, payload []byte, out interface{ envelope() *reply }, start bool) error {
+func (c *Client) invoke(ctx context.Context, payload []byte, out interface{ envelope() *reply }, once func(*lambda.Options)) error {
 	var optFns []func(*lambda.Options)
+	start := once != nil
 	if start {
-		optFns = append(optFns, sendStartOnce)
+		optFns = append(optFns, once)
 	}
 	res, err := c.lambda.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName:   aws.String(c.functionName),

@@ -18,15 +18,24 @@ import (
 // sendStartOnce replaces the client's retry policy for one start: it keeps
 // the configured backoff and attempts, and retries only what notRun allows.
 func sendStartOnce(o *lambda.Options) {
-	o.Retryer = startRetryer{o.Retryer}
+	o.Retryer = startRetryer{Retryer: o.Retryer, throttled: true}
 }
 
-type startRetryer struct{ aws.Retryer }
+// sendStartOnceNotThrottled is sendStartOnce without retrying a start
+// Lambda throttled: its caller has a better place to wait, such as a line.
+func sendStartOnceNotThrottled(o *lambda.Options) {
+	o.Retryer = startRetryer{Retryer: o.Retryer}
+}
+
+type startRetryer struct {
+	aws.Retryer
+	throttled bool // retry a throttled start
+}
 
 // IsErrorRetryable allows another attempt when Lambda throttled the start,
 // or when the start never left this process.
-func (startRetryer) IsErrorRetryable(err error) bool {
-	return isThrottling(err) || notSent(err)
+func (r startRetryer) IsErrorRetryable(err error) bool {
+	return r.throttled && isThrottling(err) || notSent(err)
 }
 
 func isThrottling(err error) bool {
