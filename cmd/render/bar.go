@@ -17,6 +17,7 @@ type progressBar struct {
 	w        io.Writer
 	terminal bool
 	last     int // the last percent written, -1 before the first
+	position int // the last place in line written
 	drawn    bool
 }
 
@@ -31,6 +32,10 @@ func newProgressBar(w io.Writer) *progressBar {
 }
 
 func (b *progressBar) update(p *renderapi.Progress) {
+	if p.State == renderapi.StateQueued {
+		b.waiting(p.Position)
+		return
+	}
 	percent := int(p.OverallProgress * 100)
 	percent = max(0, min(100, percent))
 	cost := ""
@@ -47,6 +52,20 @@ func (b *progressBar) update(p *renderapi.Progress) {
 	if percent != b.last {
 		fmt.Fprintf(b.w, "%s %s\n", p.State, line)
 		b.last = percent
+	}
+}
+
+// waiting shows a render that waits its turn, once per position.
+func (b *progressBar) waiting(position int) {
+	line := fmt.Sprintf("queued (position %d)", position)
+	if b.terminal {
+		fmt.Fprintf(b.w, "\r\033[K%s", line)
+		b.drawn = true
+		return
+	}
+	if position != b.position {
+		fmt.Fprintln(b.w, line)
+		b.position = position
 	}
 }
 

@@ -40,3 +40,18 @@ func TestBarWritesALinePerPercentElsewhere(t *testing.T) {
 		t.Error("carriage returns in non-terminal output")
 	}
 }
+
+// A render that waits its turn shows its place in line, then the bar.
+func TestBarSaysWhereARenderWaits(t *testing.T) {
+	var out bytes.Buffer
+	b := &progressBar{w: &out, last: -1}
+
+	b.update(&renderapi.Progress{State: renderapi.StateQueued, Position: 2})
+	b.update(&renderapi.Progress{State: renderapi.StateQueued, Position: 2})
+	b.update(&renderapi.Progress{State: renderapi.StateQueued, Position: 1})
+	b.update(&renderapi.Progress{State: renderapi.StateRendering, OverallProgress: 0.1})
+
+	if got, want := out.String(), "queued (position 2)\nqueued (position 1)\nrendering  10%  0 frames  \n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -137,6 +137,26 @@ func (c *client) list(ctx context.Context, everyone bool, limit int, cursor stri
 	return &res, nil
 }
 
+// costs reads what the caller's renders cost by day, or everyone's.
+func (c *client) costs(ctx context.Context, everyone bool, from, to string) (*renderapi.CostsByDay, error) {
+	path := "/renders/costs"
+	if everyone {
+		path = "/renders/all/costs"
+	}
+	query := url.Values{}
+	if from != "" {
+		query.Set("from", from)
+	}
+	if to != "" {
+		query.Set("to", to)
+	}
+	var res renderapi.CostsByDay
+	if err := c.do(ctx, http.MethodGet, path, query, nil, nil, &res); err != nil {
+		return nil, fmt.Errorf("read the costs: %w", err)
+	}
+	return &res, nil
+}
+
 func (c *client) progress(ctx context.Context, renderID, bucket string) (*renderapi.Progress, error) {
 	var res renderapi.Progress
 	// A render with a record here needs no bucket; one without, such as

@@ -5,6 +5,7 @@
 //	render --composition MyComp --no-wait               start, print "RENDER_ID [BUCKET]"
 //	render progress RENDER_ID [BUCKET]                   watch a render started earlier
 //	render list [-all] [-limit N]                        the caller's recent renders, as a table
+//	render costs [-all] [-from DATE] [-to DATE]          what the caller's renders cost, by day
 //
 // Requests are signed with SigV4 from the normal AWS credential chain.
 package main
@@ -55,6 +56,7 @@ type options struct {
 	interval, timeout                   time.Duration
 	all                                 bool
 	limit                               int
+	from, to                            string
 }
 
 // extraOptions collects --option key=JSON, for any option of POST /renders.
@@ -93,13 +95,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.idempotencyKey, "idempotency-key", "", "the start's Idempotency-Key (default: a new UUID); reuse one to retry a start safely")
 	fs.BoolVar(&o.all, "all", false, "with list: everyone's renders (GET /renders/all, for operators)")
 	fs.IntVar(&o.limit, "limit", 20, "with list: how many renders, 1 to 100")
+	fs.StringVar(&o.from, "from", "", "with costs: the first UTC day, such as 2026-11-01 (default: 29 days before -to)")
+	fs.StringVar(&o.to, "to", "", "with costs: the last UTC day (default: today)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: render -composition ID [flags]\n       render progress RENDER_ID [BUCKET] [flags]\n       render list [-all] [-limit N] [flags]\n\nflags:\n")
+		fmt.Fprint(stderr, "usage: render -composition ID [flags]\n       render progress RENDER_ID [BUCKET] [flags]\n       render list [-all] [-limit N] [flags]\n       render costs [-all] [-from DATE] [-to DATE] [flags]\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 
 	listing := len(args) > 0 && args[0] == "list"
-	if listing {
+	costing := len(args) > 0 && args[0] == "costs"
+	if listing || costing {
 		args = args[1:]
 	}
 	var progressArgs []string
@@ -120,7 +125,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return exitUsage
 	}
-	if !listing && progressArgs == nil && o.composition == "" {
+	if !listing && !costing && progressArgs == nil && o.composition == "" {
 		fmt.Fprintln(stderr, "-composition is required to start a render")
 		fs.Usage()
 		return exitUsage
@@ -134,7 +139,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		o.idempotencyKey = uuid.NewString()
 	}
 	var body []byte
-	if !listing && progressArgs == nil {
+	if !listing && !costing && progressArgs == nil {
 		var err error
 		if body, err = requestBody(o, stdin); err != nil {
 			fmt.Fprintln(stderr, err)
@@ -161,6 +166,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	if listing {
 		return list(ctx, c, o, stdout, stderr)
+	}
+	if costing {
+		return costs(ctx, c, o, stdout, stderr)
 	}
 	renderID, bucket := "", ""
 	if progressArgs != nil {
@@ -331,5 +339,31 @@ func list(ctx context.Context, c *client, o options, stdout, stderr io.Writer) i
 	if page.NextCursor != "" {
 		fmt.Fprintf(stderr, "more renders than -limit %d: raise it to see more\n", o.limit)
 	}
+	return exitDone
+}
+
+// costs prints what renders cost, a day a line.
+func costs(ctx context.Context, c *client, o options, stdout, stderr io.Writer) int {
+	page, err := c.costs(ctx, o.all, o.from, o.to)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitAPIError
+	}
+	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	header := "DAY\tRENDERS\tSPENT\tPENDING\tCURRENCY"
+	if o.all {
+		header += "\tCALLER"
+	}
+	fmt.Fprintln(w, header)
+	for _, d := range page.Days {
+		line := fmt.Sprintf("%s\t%d\t%s\t%s\t%s", d.Date, d.Renders, d.Spent, d.Pending, d.Currency)
+		if o.all {
+			line += "\t" + d.Caller
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "TOTAL\t\t%s\t\t%s\n", page.Total, page.Currency)
+	w.Flush()
+	fmt.Fprintln(stderr, page.Disclaimer)
 	return exitDone
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -90,7 +91,8 @@ func newFakeAPIWith(t *testing.T, respond func(standin.Invocation) standin.Reply
 	db := dynalite.Shared(t)
 	store := records.New(db.Client(), db.NewRenderTable(t), 24*time.Hour)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if f.h, err = api.New(lifecycle.New(client, lifecycle.Config{Records: store}, log), api.Config{DefaultServeURL: testServeURL}, log); err != nil {
+	ledger := &lifecycle.Spend{Estimate: big.NewRat(5, 100)}
+	if f.h, err = api.New(lifecycle.New(client, lifecycle.Config{Records: store, Spend: ledger}, log), api.Config{DefaultServeURL: testServeURL}, log); err != nil {
 		t.Fatal(err)
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -136,6 +138,8 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		req.RouteKey = renderapi.RouteStart.Key()
 	case r.Method == http.MethodGet && r.URL.Path == "/renders":
 		req.RouteKey = renderapi.RouteList.Key()
+	case r.Method == http.MethodGet && r.URL.Path == "/renders/costs":
+		req.RouteKey = renderapi.RouteCosts.Key()
 	case r.Method == http.MethodGet && isRender:
 		f.gets++
 		req.RouteKey = renderapi.RouteProgress.Key()
@@ -452,5 +456,27 @@ func TestListShowsTheCallersRendersAsATable(t *testing.T) {
 		!strings.Contains(lines[1], strings.TrimSpace(started)) || !strings.Contains(lines[1], "rendering") || !strings.Contains(lines[1], "MyComp") ||
 		!strings.Contains(lines[1], "user/cli") {
 		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// render costs prints what the caller's renders cost, a day a line, with
+// the total and the disclaimer.
+func TestCostsShowsTheCallersDays(t *testing.T) {
+	withCredentials(t)
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"), vectors.Read(t, "progress-done.json"))
+	if code, _, stderr := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-interval", "1ms"); code != exitDone {
+		t.Fatalf("the render: exit %d\n%s", code, stderr)
+	}
+
+	code, stdout, stderr := runCLI(t, "", "costs", "-api", fake.srv.URL)
+
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	today := time.Now().UTC().Format(time.DateOnly)
+	if code != exitDone || len(lines) != 3 || !strings.HasPrefix(lines[0], "DAY") || !strings.HasPrefix(lines[1], today) ||
+		!strings.Contains(lines[1], "0.0012") || !strings.HasPrefix(lines[2], "TOTAL") || !strings.Contains(lines[2], "0.0012") {
+		t.Errorf("exit %d, stdout:\n%s", code, stdout)
+	}
+	if !strings.Contains(stderr, "Remotion's estimate") {
+		t.Errorf("no disclaimer: %s", stderr)
 	}
 }
