@@ -232,11 +232,11 @@ func TestDefaultStackHasExactlyTheseResources(t *testing.T) {
 		"AWS::IAM::Policy":               1, // the role's logs, records and queue
 		"AWS::Logs::LogGroup":            2, // the function's logs, the API's access logs
 		"AWS::Lambda::Function":          1,
-		"AWS::Lambda::Permission":        9, // one per route, and the queue's schedule
+		"AWS::Lambda::Permission":        11, // one per route, and the queue's schedule
 		"AWS::ApiGatewayV2::Api":         1,
 		"AWS::ApiGatewayV2::Stage":       1,
 		"AWS::ApiGatewayV2::Integration": 1,
-		"AWS::ApiGatewayV2::Route":       8,
+		"AWS::ApiGatewayV2::Route":       10,
 		"AWS::Events::Rule":              1, // the queue's schedule
 		"AWS::DynamoDB::Table":           1,
 		"AWS::SecretsManager::Secret":    1,
