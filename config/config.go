@@ -4,6 +4,8 @@
 package config
 
 import (
+	"encoding/json"
+	"math/big"
 	"net/url"
 	"slices"
 	"strings"
@@ -43,6 +45,10 @@ const (
 	KeyDefaultRenderConcurrency  = "defaultRenderConcurrency"
 	KeyMaxQueuedRenders          = "maxQueuedRenders"
 	KeyMaxQueuedPerCaller        = "maxQueuedPerCaller"
+	KeyDailySpendLimit           = "dailySpendLimit"
+	KeyMonthlySpendLimit         = "monthlySpendLimit"
+	KeyEstimatedCostPerRender    = "estimatedCostPerRender"
+	KeySpendAlarmShare           = "spendAlarmShare"
 )
 
 // Config is one deployment of the stack.
@@ -143,6 +149,43 @@ type Records struct {
 	// Queue has renders wait their turn for the Lambda capacity they need.
 	// It keeps its line in the render table, so it is off without Tracking.
 	Queue Queue
+	// Spend is the cost ledger's limits. The ledger is in the render
+	// table: without Tracking, no limit applies.
+	Spend Spend
+}
+
+// Spend is what renders may cost, and what they are taken to cost until
+// Remotion says. Amounts are in USD, exact decimals as Load wrote them
+// (such as "0.05", never "5e-2"), so that the function, which reads them,
+// and the alarm see the same number.
+type Spend struct {
+	// DailyLimit bounds what one caller's renders cost in a UTC day; "0"
+	// means no limit.
+	DailyLimit string
+	// MonthlyLimit bounds what all the deployment's renders cost in a UTC
+	// month; "0" means no limit, and no spend alarm.
+	MonthlyLimit string
+	// EstimatedCostPerRender is what a render counts against the limits
+	// while it waits or runs, until Remotion says what it cost; above 0.
+	EstimatedCostPerRender string
+	// AlarmShare is the share of MonthlyLimit that one UTC day's spend may
+	// reach before the spend alarm goes off: above 0, at most 1.
+	AlarmShare string
+}
+
+// HasDailyLimit reports whether one caller's day is bounded.
+func (s Spend) HasDailyLimit() bool { return !isZero(s.DailyLimit) }
+
+// HasMonthlyLimit reports whether the deployment's month is bounded, and
+// watched by the spend alarm.
+func (s Spend) HasMonthlyLimit() bool { return !isZero(s.MonthlyLimit) }
+
+// AlarmThreshold is AlarmShare × MonthlyLimit, in USD: the day's spend that
+// sets off the alarm.
+func (s Spend) AlarmThreshold() float64 {
+	share, limit := mustRat(s.AlarmShare), mustRat(s.MonthlyLimit)
+	f, _ := new(big.Rat).Mul(share, limit).Float64()
+	return f
 }
 
 // Queue is the admission queue: a render starts when the Lambda
@@ -198,6 +241,11 @@ type API struct {
 	MaxRequestBodyBytes int
 }
 
+// DefaultSpendAlarmShare is the share of monthlySpendLimit one day's spend
+// may reach before the spend alarm goes off: a tenth, three days' worth of
+// an even month.
+const DefaultSpendAlarmShare = "0.1"
+
 // Default is the configuration of a deployment that sets no key: the values
 // cdk.json states, for a fork to read and change.
 func Default() Config {
@@ -222,6 +270,8 @@ func Default() Config {
 			Tracking: true,
 			Days:     env.DefaultRenderRecordDays,
 			Queue:    Queue{Enabled: true, MaxQueued: env.DefaultMaxQueuedRenders},
+			Spend: Spend{DailyLimit: "0", MonthlyLimit: "0",
+				EstimatedCostPerRender: env.DefaultEstimatedCostPerRender, AlarmShare: DefaultSpendAlarmShare},
 		},
 	}
 }
@@ -267,6 +317,11 @@ func (c Config) Context() map[string]any {
 		KeyDefaultRenderConcurrency:  c.Records.Queue.DefaultConcurrency,
 		KeyMaxQueuedRenders:          c.Records.Queue.MaxQueued,
 		KeyMaxQueuedPerCaller:        c.Records.Queue.MaxQueuedPerCaller,
+		// Numbers, as cdk.json states them, written exactly.
+		KeyDailySpendLimit:        json.Number(c.Records.Spend.DailyLimit),
+		KeyMonthlySpendLimit:      json.Number(c.Records.Spend.MonthlyLimit),
+		KeyEstimatedCostPerRender: json.Number(c.Records.Spend.EstimatedCostPerRender),
+		KeySpendAlarmShare:        json.Number(c.Records.Spend.AlarmShare),
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -38,6 +39,9 @@ func TestContextReadsBackAsTheSameConfig(t *testing.T) {
 			KeyMaxQueuedPerCaller: "10"},
 		"queue off": {KeyRenderQueue: false},
 		"untracked": {KeyRenderTracking: false},
+		"spend limits": {KeyDailySpendLimit: "5", KeyMonthlySpendLimit: 100.0, KeyEstimatedCostPerRender: "0.125",
+			KeySpendAlarmShare: 0.25},
+		"untracked, limits stated as none": {KeyRenderTracking: false, KeyDailySpendLimit: 0.0, KeyMonthlySpendLimit: "0"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			first, err := load(ctx)
@@ -99,7 +103,7 @@ func TestKeysSetTheirFields(t *testing.T) {
 	want.LogLevel = "DEBUG"
 	// Without records, the queue is off; its other keys keep their defaults.
 	want.Records = Records{Tracking: false, Days: 30, EventBusName: "renders", NotifyEmail: "ops@example.com",
-		Queue: Queue{Enabled: false, MaxQueued: env.DefaultMaxQueuedRenders}}
+		Queue: Queue{Enabled: false, MaxQueued: env.DefaultMaxQueuedRenders}, Spend: Default().Records.Spend}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
 	}
@@ -239,6 +243,30 @@ func TestBadConfigurationFailsNamingTheKey(t *testing.T) {
 		{KeyMaxQueuedPerCaller, -1, "out of range"},
 		{KeyMaxQueuedPerCaller, 2001, "from 0 to 2000"},
 		{KeyMaxQueuedPerCaller, "few", "whole number"},
+		{KeyDailySpendLimit, "-5", "no sign"},
+		{KeyDailySpendLimit, -5.0, "no sign"},
+		{KeyDailySpendLimit, "5 USD", "amount in USD"},
+		{KeyDailySpendLimit, "$5", "amount in USD"},
+		{KeyDailySpendLimit, "1e3", "no sign or exponent"},
+		{KeyDailySpendLimit, "", "0 for no daily limit"},
+		{KeyDailySpendLimit, ".5", "amount in USD"},
+		{KeyDailySpendLimit, "0.0000000000001", "13 decimal places"},
+		{KeyDailySpendLimit, true, "amount in USD"},
+		{KeyDailySpendLimit, "0.01", "below estimatedCostPerRender=0.05"},
+		{KeyMonthlySpendLimit, "-100", "no sign"},
+		{KeyMonthlySpendLimit, "a lot", "0 for no monthly limit"},
+		{KeyMonthlySpendLimit, 0.04, "below estimatedCostPerRender=0.05"},
+		{KeyMonthlySpendLimit, []any{100}, "amount in USD"},
+		{KeyEstimatedCostPerRender, "0", "give what a render typically costs"},
+		{KeyEstimatedCostPerRender, 0.0, "such as 0.05"},
+		{KeyEstimatedCostPerRender, "0.000", "such as 0.05"},
+		{KeyEstimatedCostPerRender, "-0.05", "no sign"},
+		{KeyEstimatedCostPerRender, "five cents", "what a render costs in USD"},
+		{KeyEstimatedCostPerRender, "0.1234567890123", "at most 12"},
+		{KeySpendAlarmShare, "0", "above 0 and at most 1"},
+		{KeySpendAlarmShare, 1.5, "out of range"},
+		{KeySpendAlarmShare, "10%", "share of monthlySpendLimit"},
+		{KeySpendAlarmShare, -0.1, "no sign"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s=%v", tt.key, tt.value), func(t *testing.T) {
@@ -330,5 +358,78 @@ func TestTheQueueIsOffWithoutRecords(t *testing.T) {
 		if err != nil || c.Records.Queue.Enabled {
 			t.Errorf("renderQueue=%v: queue on: %v, err %v; want it off", on, c.Records.Queue.Enabled, err)
 		}
+	}
+}
+
+func TestSpendKeysSetTheirFields(t *testing.T) {
+	defaults := Default().Records.Spend
+	tests := []struct {
+		name string
+		ctx  map[string]any
+		want Spend
+	}{
+		{"default: no limits, 0.05 a render, a tenth of the month a day", nil,
+			Spend{DailyLimit: "0", MonthlyLimit: "0", EstimatedCostPerRender: "0.05", AlarmShare: "0.1"}},
+		{"as cdk.json states them", map[string]any{KeyDailySpendLimit: 0.0, KeyMonthlySpendLimit: 0.0, KeyEstimatedCostPerRender: 0.05, KeySpendAlarmShare: 0.1}, defaults},
+		{"-c strings", map[string]any{KeyDailySpendLimit: "5", KeyMonthlySpendLimit: "100", KeyEstimatedCostPerRender: "0.07", KeySpendAlarmShare: "0.2"},
+			Spend{DailyLimit: "5", MonthlyLimit: "100", EstimatedCostPerRender: "0.07", AlarmShare: "0.2"}},
+		{"cdk.json numbers", map[string]any{KeyDailySpendLimit: 12.5, KeyMonthlySpendLimit: 250.0, KeyEstimatedCostPerRender: 0.125, KeySpendAlarmShare: 1.0},
+			Spend{DailyLimit: "12.5", MonthlyLimit: "250", EstimatedCostPerRender: "0.125", AlarmShare: "1"}},
+		{"whole numbers", map[string]any{KeyDailySpendLimit: 5, KeyMonthlySpendLimit: json.Number("100")},
+			Spend{DailyLimit: "5", MonthlyLimit: "100", EstimatedCostPerRender: "0.05", AlarmShare: "0.1"}},
+		{"written without its zeros", map[string]any{KeyDailySpendLimit: " 005.00 ", KeyMonthlySpendLimit: "0100.50", KeyEstimatedCostPerRender: "0.050"},
+			Spend{DailyLimit: "5", MonthlyLimit: "100.5", EstimatedCostPerRender: "0.05", AlarmShare: "0.1"}},
+		{"12 decimal places, exactly", map[string]any{KeyEstimatedCostPerRender: "0.000000000001", KeyDailySpendLimit: "0.123456789012"},
+			Spend{DailyLimit: "0.123456789012", MonthlyLimit: "0", EstimatedCostPerRender: "0.000000000001", AlarmShare: "0.1"}},
+		{"a limit of exactly one render", map[string]any{KeyDailySpendLimit: "0.05", KeyMonthlySpendLimit: "0.05"},
+			Spend{DailyLimit: "0.05", MonthlyLimit: "0.05", EstimatedCostPerRender: "0.05", AlarmShare: "0.1"}},
+		{"stated as none without records", map[string]any{KeyRenderTracking: false, KeyDailySpendLimit: "0", KeyMonthlySpendLimit: 0.0}, defaults},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Records.Spend != tt.want {
+				t.Errorf("Spend = %+v, want %+v", c.Records.Spend, tt.want)
+			}
+		})
+	}
+}
+
+// The ledger is in the render table: a limit without it would not hold,
+// and is refused naming both keys, rather than dropped.
+func TestASpendLimitNeedsRecords(t *testing.T) {
+	for _, key := range []string{KeyDailySpendLimit, KeyMonthlySpendLimit} {
+		for _, tracking := range []any{false, "false"} {
+			_, err := load(map[string]any{KeyRenderTracking: tracking, key: "10"})
+
+			if err == nil {
+				t.Fatalf("%s=10 with renderTracking=%v was accepted", key, tracking)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "context key "+key+": ") || !strings.Contains(msg, KeyRenderTracking+"=true") ||
+				!strings.Contains(msg, key+"=0") {
+				t.Errorf("error %q does not name %s and %s and say how to fix it", msg, key, KeyRenderTracking)
+			}
+		}
+	}
+}
+
+func TestHasLimitAndTheAlarmThreshold(t *testing.T) {
+	c, err := load(map[string]any{KeyDailySpendLimit: "2.5", KeyMonthlySpendLimit: "100", KeySpendAlarmShare: "0.15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Records.Spend; !s.HasDailyLimit() || !s.HasMonthlyLimit() || s.AlarmThreshold() != 15 {
+		t.Errorf("%+v: daily %v, monthly %v, threshold %v; want true, true, 15", s, s.HasDailyLimit(), s.HasMonthlyLimit(), s.AlarmThreshold())
+	}
+	if s := Default().Records.Spend; s.HasDailyLimit() || s.HasMonthlyLimit() {
+		t.Errorf("the default has limits: %+v", s)
+	}
+	// Exact, where the doubles' product is not: 0.1 × 0.3 is not 0.03.
+	s := Spend{MonthlyLimit: "0.3", AlarmShare: "0.1"}
+	if got := s.AlarmThreshold(); got != 0.03 {
+		t.Errorf("AlarmThreshold() = %v, want 0.03", got)
 	}
 }

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -39,7 +41,12 @@ var (
 	ipAddressPattern    = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
 	scopePattern        = regexp.MustCompile(`^[!-~]{1,128}$`)
 	eventBusPattern     = regexp.MustCompile(`^([A-Za-z0-9._\-/]{1,256})?$`)
+	decimalPattern      = regexp.MustCompile(`^([0-9]+)(?:\.([0-9]+))?$`)
 )
+
+// maxDecimalPlaces is the most decimal places an amount may have: the
+// function keeps amounts in DynamoDB with 12.
+const maxDecimalPlaces = 12
 
 // Load reads the configuration from lookup, which returns a context key's
 // value or nil when the key is not set; an unset key keeps its Default. Every
@@ -88,6 +95,7 @@ func Load(lookup func(key string) any) (Config, error) {
 		}
 	}
 	r.queue(&c.Records)
+	r.spend(&c.Records)
 	r.readBool(KeyNag, &c.Nag)
 
 	if r.err != nil {
@@ -313,6 +321,99 @@ func (r *reader) queue(rec *Records) {
 	}
 	r.readIntIn(KeyMaxQueuedPerCaller, &q.MaxQueuedPerCaller, 0, env.MaxMaxQueuedRenders,
 		"0 for no bound per caller, or the renders one caller may have waiting in line")
+}
+
+// spend reads the cost ledger's keys. The ledger is in the render table:
+// without renderTracking no limit applies, and one set is a mistake to
+// say rather than to drop.
+func (r *reader) spend(rec *Records) {
+	s := &rec.Spend
+	const amount = "an amount in USD such as 5 or 12.50"
+	if r.readDecimal(KeyDailySpendLimit, &s.DailyLimit, amount+", or 0 for no daily limit per caller") &&
+		s.HasDailyLimit() && !rec.Tracking {
+		r.fail(KeyDailySpendLimit, "%s is set, but %s is false: the spend is kept in the render table. Set %s=true, or %s=0",
+			s.DailyLimit, KeyRenderTracking, KeyRenderTracking, KeyDailySpendLimit)
+	}
+	if r.readDecimal(KeyMonthlySpendLimit, &s.MonthlyLimit, amount+", or 0 for no monthly limit") &&
+		s.HasMonthlyLimit() && !rec.Tracking {
+		r.fail(KeyMonthlySpendLimit, "%s is set, but %s is false: the spend is kept in the render table. Set %s=true, or %s=0",
+			s.MonthlyLimit, KeyRenderTracking, KeyRenderTracking, KeyMonthlySpendLimit)
+	}
+	if r.readDecimal(KeyEstimatedCostPerRender, &s.EstimatedCostPerRender, "what a render costs in USD, such as 0.05, until Remotion says") &&
+		isZero(s.EstimatedCostPerRender) {
+		r.fail(KeyEstimatedCostPerRender, "0 would let any number of renders start under the limits before one of them is paid for; "+
+			"give what a render typically costs in USD, such as %s (the default)", env.DefaultEstimatedCostPerRender)
+	}
+	if r.readDecimal(KeySpendAlarmShare, &s.AlarmShare, "a share of monthlySpendLimit such as 0.1") &&
+		(isZero(s.AlarmShare) || mustRat(s.AlarmShare).Cmp(big.NewRat(1, 1)) > 0) {
+		r.fail(KeySpendAlarmShare, "%s is out of range: the share of %s that one day's spend may reach before the alarm goes off, above 0 and at most 1 (default %s)",
+			s.AlarmShare, KeyMonthlySpendLimit, DefaultSpendAlarmShare)
+	}
+	// A limit below one render's estimate refuses every start.
+	estimate := mustRat(s.EstimatedCostPerRender)
+	for _, limit := range []struct{ key, value string }{{KeyDailySpendLimit, s.DailyLimit}, {KeyMonthlySpendLimit, s.MonthlyLimit}} {
+		if r.err == nil && !isZero(limit.value) && mustRat(limit.value).Cmp(estimate) < 0 {
+			r.fail(limit.key, "%s is below %s=%s: every render counts that much until it ends, so none could start. Raise the limit, or lower the estimate",
+				limit.value, KeyEstimatedCostPerRender, s.EstimatedCostPerRender)
+		}
+	}
+}
+
+// readDecimal reads a non-negative amount, exactly: a -c string, or a JSON
+// number from cdk.json. The CDK hands the app a JSON number as a double;
+// it is read as the shortest decimal that is that double, which is what
+// cdk.json says for up to 15 significant digits. dst gets the decimal
+// without leading or trailing zeros ("5", "0.05").
+func (r *reader) readDecimal(key string, dst *string, what string) bool {
+	var text string
+	switch v := r.value(key).(type) {
+	case nil:
+		return r.err == nil
+	case string:
+		text = strings.TrimSpace(v)
+	case json.Number:
+		text = v.String()
+	case float64:
+		text = strconv.FormatFloat(v, 'f', -1, 64)
+	case int:
+		text = strconv.Itoa(v)
+	default:
+		r.fail(key, "want %s, got %v", what, v)
+		return false
+	}
+	m := decimalPattern.FindStringSubmatch(text)
+	switch {
+	case m == nil:
+		r.fail(key, "%q is not %s: digits, with a decimal point if need be, and no sign or exponent", text, what)
+	case len(m[2]) > maxDecimalPlaces:
+		r.fail(key, "%q has %d decimal places, and at most %d are kept: round it", text, len(m[2]), maxDecimalPlaces)
+	default:
+		whole, fraction := strings.TrimLeft(m[1], "0"), strings.TrimRight(m[2], "0")
+		if whole == "" {
+			whole = "0"
+		}
+		if fraction != "" {
+			whole += "." + fraction
+		}
+		*dst = whole
+	}
+	return r.err == nil
+}
+
+// isZero reports whether an amount is zero; an empty one is.
+func isZero(amount string) bool {
+	v, ok := new(big.Rat).SetString(amount)
+	return !ok || v.Sign() == 0
+}
+
+// mustRat is an amount that readDecimal wrote, as a number. Panics on any
+// other.
+func mustRat(amount string) *big.Rat {
+	v, ok := new(big.Rat).SetString(amount)
+	if !ok {
+		panic("config: " + amount + " is not an amount that Load wrote")
+	}
+	return v
 }
 
 func (r *reader) api(a *API) {

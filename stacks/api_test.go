@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -40,7 +41,7 @@ func TestHTTPAPIRoutesBothPathsToTheFunctionWithIAMAuth(t *testing.T) {
 	iam := map[string]any{"AuthorizationType": "AWS_IAM", "Target": target}
 	assertEqual(t, "routes", routes, map[string]any{
 		"POST /renders": iam, "GET /renders/{renderId}": iam, "GET /renders": iam, "GET /renders/all": iam, "GET /renders/all/{renderId}": iam,
-		"DELETE /renders/{renderId}": iam, "GET /renders/all/queue": iam,
+		"DELETE /renders/{renderId}": iam, "GET /renders/all/queue": iam, "GET /renders/costs": iam, "GET /renders/all/costs": iam,
 		// Remotion's webhook cannot sign; its HMAC signature protects the route.
 		"POST /webhooks/remotion": map[string]any{"AuthorizationType": "NONE", "Target": target},
 	})
@@ -79,11 +80,13 @@ func TestJWTListOfEveryoneNeedsTheAdminScope(t *testing.T) {
 		"POST /renders": nil, "GET /renders/{renderId}": nil, "GET /renders": nil, "DELETE /renders/{renderId}": nil,
 		"GET /renders/all": []any{"renders/admin"}, "GET /renders/all/{renderId}": []any{"renders/admin"},
 		"GET /renders/all/queue":  []any{"renders/admin"},
+		"GET /renders/costs":      nil,
+		"GET /renders/all/costs":  []any{"renders/admin"},
 		"POST /webhooks/remotion": nil,
 	})
 	assertEqual(t, "routes without it", scopes("jwt"), map[string]any{
 		"POST /renders": nil, "GET /renders/{renderId}": nil, "GET /renders": nil, "DELETE /renders/{renderId}": nil,
-		"POST /webhooks/remotion": nil,
+		"GET /renders/costs": nil, "POST /webhooks/remotion": nil,
 	})
 }
 
@@ -129,17 +132,17 @@ func TestJWTAuthorizationUsesTheIssuerAndAudience(t *testing.T) {
 		map[string]any{"AuthorizerType": "JWT", "JwtConfiguration": map[string]any{"Issuer": issuer, "Audience": []any{"client-a", "client-b"}}})
 	jwt := map[string]any{"AuthorizationType": "JWT", "AuthorizerId": ref(authID)}
 	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": jwt, "GET /renders/{renderId}": jwt, "GET /renders": jwt,
-		"DELETE /renders/{renderId}": jwt, "POST /webhooks/remotion": map[string]any{"AuthorizationType": "NONE", "AuthorizerId": nil}})
+		"DELETE /renders/{renderId}": jwt, "GET /renders/costs": jwt, "POST /webhooks/remotion": map[string]any{"AuthorizationType": "NONE", "AuthorizerId": nil}})
 }
 
 func TestNoAuthorizationMustBeAskedForAndWarns(t *testing.T) {
 	s := synth(t, "no auth")
 
 	none := map[string]any{"AuthorizationType": "NONE", "AuthorizerId": nil}
-	// No GET /renders/all nor its queue: without authorization nobody can
-	// be told an operator.
+	// No GET /renders/all nor its queue and costs: without authorization
+	// nobody can be told an operator.
 	assertEqual(t, "routes", routeAuth(s), map[string]any{"POST /renders": none, "GET /renders/{renderId}": none, "GET /renders": none,
-		"DELETE /renders/{renderId}": none, "POST /webhooks/remotion": none})
+		"DELETE /renders/{renderId}": none, "GET /renders/costs": none, "POST /webhooks/remotion": none})
 	var warnings []*cxapi.SynthesisMessage
 	noPanic(t, func() {
 		warnings = *assertions.Annotations_FromStack(s.stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("apiAuthorization is none")))
@@ -216,4 +219,57 @@ func TestOperatorRoutesCarryTheirAuthorizerAndScope(t *testing.T) {
 			}
 		})
 	}
+}
+
+// GET /renders/costs is a caller's route, behind the API's authorizer like
+// GET /renders; GET /renders/all/costs is the operators', guarded exactly as
+// GET /renders/all is, and absent where it is.
+func TestCostRoutesCarryTheirAuthorizers(t *testing.T) {
+	for _, name := range []string{"default", "jwt", "jwt admin", "no auth"} {
+		t.Run(name, func(t *testing.T) {
+			routes := map[string]any{}
+			for _, r := range synth(t, name).resources("AWS::ApiGatewayV2::Route") {
+				p := props(r)
+				routes[p["RouteKey"].(string)] = map[string]any{
+					"AuthorizationType": p["AuthorizationType"], "AuthorizerId": p["AuthorizerId"], "AuthorizationScopes": p["AuthorizationScopes"],
+				}
+			}
+			if _, ok := routes[renderapi.RouteCosts.Key()]; !ok {
+				t.Fatalf("no %s", renderapi.RouteCosts.Key())
+			}
+			assertEqual(t, renderapi.RouteCosts.Key(), routes[renderapi.RouteCosts.Key()], routes[renderapi.RouteList.Key()])
+			assertEqual(t, renderapi.RouteCostsAll.Key(), routes[renderapi.RouteCostsAll.Key()], routes[renderapi.RouteListAll.Key()])
+		})
+	}
+	if routeAuth(defaultStack(t))[renderapi.RouteCostsAll.Key()] == nil {
+		t.Errorf("the default stack has no %s", renderapi.RouteCostsAll.Key())
+	}
+}
+
+// The cost routes' resources keep these logical IDs once deployed: each
+// route, and API Gateway's permission to invoke the function through it.
+func TestCostRouteLogicalIDs(t *testing.T) {
+	resources := defaultStack(t).template["Resources"].(map[string]any)
+	var got []string
+	for _, route := range []renderapi.Route{renderapi.RouteCosts, renderapi.RouteCostsAll} {
+		for id, r := range resources {
+			if res := r.(map[string]any); res["Type"] == "AWS::ApiGatewayV2::Route" && props(res)["RouteKey"] == route.Key() {
+				got = append(got, id)
+				prefix := logicalIDHash.ReplaceAllString(id, "") + "TriggerIntegrationPermission"
+				for other := range resources {
+					if logicalIDHash.ReplaceAllString(other, "") == prefix {
+						got = append(got, other)
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(got)
+
+	assertEqual(t, "the cost routes' resources", got, []string{
+		"HttpApiGETrendersallcosts02049032",
+		"HttpApiGETrendersallcostsTriggerIntegrationPermission8E76AD31",
+		"HttpApiGETrenderscostsBF4AA7A2",
+		"HttpApiGETrenderscostsTriggerIntegrationPermissionF81EE49D",
+	})
 }

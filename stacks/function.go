@@ -61,6 +61,15 @@ func newTriggerFunction(scope constructs.Construct, props triggerFunctionProps) 
 	if props.table != nil {
 		environment[env.RenderTable] = props.table.TableName()
 		environment[env.RenderRecordDays] = jsii.String(strconv.Itoa(cfg.Records.Days))
+		// The ledger is in the render table: its limits are off without it.
+		s := cfg.Records.Spend
+		environment[env.EstimatedCostPerRender] = jsii.String(s.EstimatedCostPerRender)
+		if s.HasDailyLimit() {
+			environment[env.DailySpendLimit] = jsii.String(s.DailyLimit)
+		}
+		if s.HasMonthlyLimit() {
+			environment[env.MonthlySpendLimit] = jsii.String(s.MonthlyLimit)
+		}
 	}
 	if q := cfg.Records.Queue; props.table != nil && queueOn(cfg.Records) {
 		environment[env.RenderQueue] = jsii.String("true")

@@ -66,6 +66,7 @@ func TestTriggerFunctionIsGoOnArm64(t *testing.T) {
 		"DEFAULT_RENDER_CONCURRENCY":     "0",
 		"MAX_QUEUED_RENDERS":             "1000",
 		"MAX_QUEUED_PER_CALLER":          "0",
+		"ESTIMATED_COST_PER_RENDER":      "0.05",
 	}})
 	if _, ok := p["ReservedConcurrentExecutions"]; ok {
 		t.Error("concurrency is reserved by default; new accounts cannot reserve any")
@@ -115,6 +116,7 @@ func TestContextOverridesReachTheFunction(t *testing.T) {
 		"DEFAULT_RENDER_CONCURRENCY":     "0",
 		"MAX_QUEUED_RENDERS":             "1000",
 		"MAX_QUEUED_PER_CALLER":          "0",
+		"ESTIMATED_COST_PER_RENDER":      "0.05",
 	})
 	if got := props(fn)["LoggingConfig"].(map[string]any)["ApplicationLogLevel"]; got != "DEBUG" {
 		t.Errorf("ApplicationLogLevel = %v, want DEBUG", got)

@@ -6,6 +6,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -26,7 +27,8 @@ type RemotionRenderStackProps struct {
 
 // NewRemotionRenderStack creates the managed policy, the execution role, the
 // output bucket if one is configured, the render table and what the queue
-// needs if they are, the trigger function, its alarm and its HTTP API.
+// needs if they are, the trigger function, its alarms, its HTTP API and,
+// with records, the dashboard.
 func NewRemotionRenderStack(scope constructs.Construct, id string, props *RemotionRenderStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 	cfg := props.Config
@@ -58,6 +60,14 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 	}
 	newPanicAlarm(stack, fn, notifications)
 	api := newHTTPAPI(stack, fn, cfg.API, cfg.Records, cfg.LogRetentionDays)
+	var dashboard awscloudwatch.Dashboard
+	if cfg.Records.Tracking {
+		var spendAlarm awscloudwatch.Alarm // nil without monthlySpendLimit
+		if cfg.Records.Spend.HasMonthlyLimit() {
+			spendAlarm = newSpendAlarm(stack, fn, cfg.Records.Spend, notifications)
+		}
+		dashboard = newDashboard(stack, fn, api, cfg.Records, spendAlarm)
+	}
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value:       api.ApiEndpoint(),
@@ -90,6 +100,12 @@ func NewRemotionRenderStack(scope constructs.Construct, id string, props *Remoti
 		awscdk.NewCfnOutput(stack, jsii.String("WebhookSecretArn"), &awscdk.CfnOutputProps{
 			Value:       hooks.secret.SecretArn(),
 			Description: jsii.String("Secret that signs Remotion's completion webhooks: put a new value to rotate it (see the README)"),
+		})
+	}
+	if dashboard != nil {
+		awscdk.NewCfnOutput(stack, jsii.String("DashboardUrl"), &awscdk.CfnOutputProps{
+			Value:       dashboardURL(dashboard),
+			Description: jsii.String("CloudWatch dashboard of the renders, their cost, the queue and the errors"),
 		})
 	}
 

@@ -54,6 +54,10 @@ var configurations = map[string]map[string]any{
 	"queue off": {config.KeyRenderQueue: false},
 	"queue tuned": {config.KeyRenderConcurrencyBudget: 500, config.KeyDefaultRenderConcurrency: 50,
 		config.KeyMaxQueuedRenders: 200, config.KeyMaxQueuedPerCaller: 10},
+	"spend limits": {config.KeyDailySpendLimit: "5", config.KeyMonthlySpendLimit: "100", config.KeyEstimatedCostPerRender: "0.08",
+		config.KeySpendAlarmShare: "0.15", config.KeyNotifyEmail: "ops@example.com"},
+	// Without the queue's row on the dashboard; the spend alarm without a topic.
+	"monthly limit, queue off": {config.KeyMonthlySpendLimit: 250.5, config.KeyRenderQueue: false},
 }
 
 // cdkJSONContext is the context of cdk.json, feature flags included: what
@@ -232,15 +236,16 @@ func TestDefaultStackHasExactlyTheseResources(t *testing.T) {
 		"AWS::IAM::Policy":               1, // the role's logs, records and queue
 		"AWS::Logs::LogGroup":            2, // the function's logs, the API's access logs
 		"AWS::Lambda::Function":          1,
-		"AWS::Lambda::Permission":        9, // one per route, and the queue's schedule
+		"AWS::Lambda::Permission":        11, // one per route, and the queue's schedule
 		"AWS::ApiGatewayV2::Api":         1,
 		"AWS::ApiGatewayV2::Stage":       1,
 		"AWS::ApiGatewayV2::Integration": 1,
-		"AWS::ApiGatewayV2::Route":       8,
+		"AWS::ApiGatewayV2::Route":       10,
 		"AWS::Events::Rule":              1, // the queue's schedule
 		"AWS::DynamoDB::Table":           1,
 		"AWS::SecretsManager::Secret":    1,
-		"AWS::CloudWatch::Alarm":         1, // panics
+		"AWS::CloudWatch::Alarm":         1, // panics; none on spend without monthlySpendLimit
+		"AWS::CloudWatch::Dashboard":     1,
 	}
 	got := map[string]int{}
 	for _, r := range s.template["Resources"].(map[string]any) {
@@ -299,7 +304,7 @@ func TestLogicalIDsStayAsDeployed(t *testing.T) {
 func TestOutputsAreDescribedAndThePolicyIsExported(t *testing.T) {
 	s := defaultStack(t)
 	outputs := s.template["Outputs"].(map[string]any)
-	for _, name := range []string{"ApiUrl", "ExecutionPolicyArn", "ExecutionRoleArn", "FunctionName"} {
+	for _, name := range []string{"ApiUrl", "ExecutionPolicyArn", "ExecutionRoleArn", "FunctionName", "RenderTableName", "WebhookSecretArn", "DashboardUrl"} {
 		o, ok := outputs[name].(map[string]any)
 		if !ok {
 			t.Errorf("no output %s", name)
@@ -315,8 +320,8 @@ func TestOutputsAreDescribedAndThePolicyIsExported(t *testing.T) {
 		"Value":       ref(policyID),
 		"Export":      map[string]any{"Name": "RemotionRenderStack-ExecutionPolicyArn"},
 	})
-	if len(outputs) != 6 {
-		t.Errorf("%d outputs, want 6 (the four of the minimal stack, RenderTableName and WebhookSecretArn)", len(outputs))
+	if len(outputs) != 7 {
+		t.Errorf("%d outputs, want 7 (the four of the minimal stack, RenderTableName, WebhookSecretArn and DashboardUrl)", len(outputs))
 	}
 }
 
