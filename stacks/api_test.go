@@ -221,31 +221,6 @@ func TestOperatorRoutesCarryTheirAuthorizerAndScope(t *testing.T) {
 	}
 }
 
-// GET /renders/costs is a caller's route, behind the API's authorizer like
-// GET /renders; GET /renders/all/costs is the operators', guarded exactly as
-// GET /renders/all is, and absent where it is.
-func TestCostRoutesCarryTheirAuthorizers(t *testing.T) {
-	for _, name := range []string{"default", "jwt", "jwt admin", "no auth"} {
-		t.Run(name, func(t *testing.T) {
-			routes := map[string]any{}
-			for _, r := range synth(t, name).resources("AWS::ApiGatewayV2::Route") {
-				p := props(r)
-				routes[p["RouteKey"].(string)] = map[string]any{
-					"AuthorizationType": p["AuthorizationType"], "AuthorizerId": p["AuthorizerId"], "AuthorizationScopes": p["AuthorizationScopes"],
-				}
-			}
-			if _, ok := routes[renderapi.RouteCosts.Key()]; !ok {
-				t.Fatalf("no %s", renderapi.RouteCosts.Key())
-			}
-			assertEqual(t, renderapi.RouteCosts.Key(), routes[renderapi.RouteCosts.Key()], routes[renderapi.RouteList.Key()])
-			assertEqual(t, renderapi.RouteCostsAll.Key(), routes[renderapi.RouteCostsAll.Key()], routes[renderapi.RouteListAll.Key()])
-		})
-	}
-	if routeAuth(defaultStack(t))[renderapi.RouteCostsAll.Key()] == nil {
-		t.Errorf("the default stack has no %s", renderapi.RouteCostsAll.Key())
-	}
-}
-
 // The cost routes' resources keep these logical IDs once deployed: each
 // route, and API Gateway's permission to invoke the function through it.
 func TestCostRouteLogicalIDs(t *testing.T) {
@@ -272,4 +247,31 @@ func TestCostRouteLogicalIDs(t *testing.T) {
 		"HttpApiGETrenderscostsBF4AA7A2",
 		"HttpApiGETrenderscostsTriggerIntegrationPermissionF81EE49D",
 	})
+}
+
+// Every callers' route is guarded as POST /renders is, in every mode of
+// authorization; the operators' routes are checked above, and the webhook
+// has its own.
+func TestCallersRoutesCarryTheAPIsAuthorizer(t *testing.T) {
+	for _, name := range []string{"default", "jwt", "jwt admin", "no auth"} {
+		t.Run(name, func(t *testing.T) {
+			routes := map[string]any{}
+			for _, r := range synth(t, name).resources("AWS::ApiGatewayV2::Route") {
+				p := props(r)
+				routes[p["RouteKey"].(string)] = map[string]any{
+					"AuthorizationType": p["AuthorizationType"], "AuthorizerId": p["AuthorizerId"], "AuthorizationScopes": p["AuthorizationScopes"],
+				}
+			}
+			for _, route := range renderapi.Routes {
+				if route.Access != renderapi.Callers {
+					continue
+				}
+				if _, ok := routes[route.Key()]; !ok {
+					t.Errorf("%s is not deployed", route.Key())
+					continue
+				}
+				assertEqual(t, route.Key(), routes[route.Key()], routes[renderapi.RouteStart.Key()])
+			}
+		})
+	}
 }

@@ -120,31 +120,6 @@ func TestQueueSettingsReachTheFunction(t *testing.T) {
 	}
 }
 
-// DELETE /renders/{renderId} is a caller's route, behind the API's
-// authorizer like POST /renders; GET /renders/all/queue is the operators',
-// guarded exactly as GET /renders/all is, and absent where it is.
-func TestQueueRoutesCarryTheirAuthorizers(t *testing.T) {
-	for _, name := range []string{"default", "jwt", "jwt admin", "no auth"} {
-		t.Run(name, func(t *testing.T) {
-			routes := map[string]any{}
-			for _, r := range synth(t, name).resources("AWS::ApiGatewayV2::Route") {
-				p := props(r)
-				routes[p["RouteKey"].(string)] = map[string]any{
-					"AuthorizationType": p["AuthorizationType"], "AuthorizerId": p["AuthorizerId"], "AuthorizationScopes": p["AuthorizationScopes"],
-				}
-			}
-			if _, ok := routes[renderapi.RouteCancel.Key()]; !ok {
-				t.Fatalf("no %s", renderapi.RouteCancel.Key())
-			}
-			assertEqual(t, renderapi.RouteCancel.Key(), routes[renderapi.RouteCancel.Key()], routes[renderapi.RouteStart.Key()])
-			assertEqual(t, renderapi.RouteQueue.Key(), routes[renderapi.RouteQueue.Key()], routes[renderapi.RouteListAll.Key()])
-		})
-	}
-	if routeAuth(defaultStack(t))[renderapi.RouteQueue.Key()] == nil {
-		t.Errorf("the default stack has no %s", renderapi.RouteQueue.Key())
-	}
-}
-
 // With renderQueue=false the template is the one of the stack before the
 // queue: the default's, without exactly the queue's resources, variables,
 // grant and accepted finding, and the dashboard's row of the queue.
