@@ -109,6 +109,8 @@ func retryable(err error, attempt int) (time.Duration, bool) {
 		return wait, true // the network: the key makes a repeat safe
 	}
 	switch {
+	case ae.Detail.Code == renderapi.CodeSpendLimitReached:
+		return 0, false // it waits for the next day or month: say so now
 	case ae.Detail.Code == renderapi.CodeIdempotencyInProgress || ae.Status == http.StatusTooManyRequests:
 		if ae.RetryAfter > 0 {
 			wait = ae.RetryAfter
@@ -133,6 +135,16 @@ func (c *client) list(ctx context.Context, everyone bool, limit int, cursor stri
 	var res renderapi.RenderList
 	if err := c.do(ctx, http.MethodGet, path, query, nil, nil, &res); err != nil {
 		return nil, fmt.Errorf("list renders: %w", err)
+	}
+	return &res, nil
+}
+
+// cancel takes one of the caller's renders that waits its turn out of the
+// line.
+func (c *client) cancel(ctx context.Context, renderID string) (*renderapi.Render, error) {
+	var res renderapi.Render
+	if err := c.do(ctx, http.MethodDelete, "/renders/"+url.PathEscape(renderID), nil, nil, nil, &res); err != nil {
+		return nil, fmt.Errorf("cancel render %s: %w", renderID, err)
 	}
 	return &res, nil
 }

@@ -6,6 +6,7 @@
 //	render progress RENDER_ID [BUCKET]                   watch a render started earlier
 //	render list [-all] [-limit N]                        the caller's recent renders, as a table
 //	render costs [-all] [-from DATE] [-to DATE]          what the caller's renders cost, by day
+//	render cancel RENDER_ID                              take a render that waits its turn out of the line
 //
 // Requests are signed with SigV4 from the normal AWS credential chain.
 package main
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.from, "from", "", "with costs: the first UTC day, such as 2026-11-01 (default: 29 days before -to)")
 	fs.StringVar(&o.to, "to", "", "with costs: the last UTC day (default: today)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: render -composition ID [flags]\n       render progress RENDER_ID [BUCKET] [flags]\n       render list [-all] [-limit N] [flags]\n       render costs [-all] [-from DATE] [-to DATE] [flags]\n\nflags:\n")
+		fmt.Fprint(stderr, "usage: render -composition ID [flags]\n       render progress RENDER_ID [BUCKET] [flags]\n       render list [-all] [-limit N] [flags]\n       render costs [-all] [-from DATE] [-to DATE] [flags]\n       render cancel RENDER_ID [flags]\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 
@@ -106,6 +107,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	costing := len(args) > 0 && args[0] == "costs"
 	if listing || costing {
 		args = args[1:]
+	}
+	var cancelID string
+	if len(args) > 0 && args[0] == "cancel" {
+		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+			fmt.Fprintln(stderr, "render cancel needs the RENDER_ID that the start printed")
+			return exitUsage
+		}
+		cancelID, args = args[1], args[2:]
 	}
 	var progressArgs []string
 	if len(args) > 0 && args[0] == "progress" {
@@ -125,7 +134,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return exitUsage
 	}
-	if !listing && !costing && progressArgs == nil && o.composition == "" {
+	if !listing && !costing && cancelID == "" && progressArgs == nil && o.composition == "" {
 		fmt.Fprintln(stderr, "-composition is required to start a render")
 		fs.Usage()
 		return exitUsage
@@ -139,7 +148,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		o.idempotencyKey = uuid.NewString()
 	}
 	var body []byte
-	if !listing && !costing && progressArgs == nil {
+	if !listing && !costing && cancelID == "" && progressArgs == nil {
 		var err error
 		if body, err = requestBody(o, stdin); err != nil {
 			fmt.Fprintln(stderr, err)
@@ -169,6 +178,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if costing {
 		return costs(ctx, c, o, stdout, stderr)
+	}
+	if cancelID != "" {
+		r, err := c.cancel(ctx, cancelID)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitAPIError
+		}
+		fmt.Fprintf(stdout, "%s %s\n", r.RenderID, r.State)
+		return exitDone
 	}
 	renderID, bucket := "", ""
 	if progressArgs != nil {
@@ -287,6 +305,10 @@ func watch(ctx context.Context, c *client, renderID, bucket string, interval tim
 			for _, e := range p.Errors {
 				fmt.Fprintf(bar.w, "  %s\n", e.Message)
 			}
+			return exitRenderFail
+		case renderapi.StateCancelled:
+			bar.finish()
+			fmt.Fprintf(bar.w, "render %s was cancelled before it started\n", renderID)
 			return exitRenderFail
 		}
 		select {

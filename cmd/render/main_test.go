@@ -25,6 +25,7 @@ import (
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
+	"remotion-lambda-iam/lambda/budget"
 	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/records"
 	"remotion-lambda-iam/lambda/remotion"
@@ -92,7 +93,8 @@ func newFakeAPIWith(t *testing.T, respond func(standin.Invocation) standin.Reply
 	store := records.New(db.Client(), db.NewRenderTable(t), 24*time.Hour)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	ledger := &lifecycle.Spend{Estimate: big.NewRat(5, 100)}
-	if f.h, err = api.New(lifecycle.New(client, lifecycle.Config{Records: store, Spend: ledger}, log), api.Config{DefaultServeURL: testServeURL}, log); err != nil {
+	line := &lifecycle.Queue{Budget: budget.Fixed(1000), MaxQueued: 100, RenderTimeout: time.Minute}
+	if f.h, err = api.New(lifecycle.New(client, lifecycle.Config{Records: store, Spend: ledger, Queue: line}, log), api.Config{DefaultServeURL: testServeURL}, log); err != nil {
 		t.Fatal(err)
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -140,6 +142,9 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		req.RouteKey = renderapi.RouteList.Key()
 	case r.Method == http.MethodGet && r.URL.Path == "/renders/costs":
 		req.RouteKey = renderapi.RouteCosts.Key()
+	case r.Method == http.MethodDelete && isRender:
+		req.RouteKey = renderapi.RouteCancel.Key()
+		req.PathParameters = map[string]string{"renderId": id}
 	case r.Method == http.MethodGet && isRender:
 		f.gets++
 		req.RouteKey = renderapi.RouteProgress.Key()
@@ -478,5 +483,30 @@ func TestCostsShowsTheCallersDays(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "Remotion's estimate") {
 		t.Errorf("no disclaimer: %s", stderr)
+	}
+}
+
+// A start refused by a spend limit is not retried: the limit resets hours
+// or days later.
+func TestASpendLimitIsNotRetried(t *testing.T) {
+	if wait, retry := retryable(&apiError{Status: http.StatusTooManyRequests, Detail: renderapi.Error{Code: renderapi.CodeSpendLimitReached},
+		RetryAfter: 10 * time.Hour}, 1); retry {
+		t.Errorf("retried after %v", wait)
+	}
+	if _, retry := retryable(&apiError{Status: http.StatusTooManyRequests, Detail: renderapi.Error{Code: renderapi.CodeThrottled}}, 1); !retry {
+		t.Error("a throttled start was not retried")
+	}
+}
+
+// render cancel of a render that started says it cannot be cancelled.
+func TestCancelSaysWhyItCannot(t *testing.T) {
+	withCredentials(t)
+	fake := newFakeAPI(t, vectors.Read(t, "progress-justStarted.json"))
+	_, started, _ := runCLI(t, "", "-api", fake.srv.URL, "-composition", "MyComp", "-no-wait")
+
+	code, _, stderr := runCLI(t, "", "cancel", strings.TrimSpace(started), "-api", fake.srv.URL)
+
+	if code != exitAPIError || !strings.Contains(stderr, "409 render_started") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
 }
