@@ -130,7 +130,7 @@ func TestADailyLimitRefusesAStartBeforeAnythingRuns(t *testing.T) {
 
 	code, _, _ := errorOf(body)
 	limit, _ := body["error"].(map[string]any)["spendLimit"].(map[string]any)
-	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, 1).Format(time.RFC3339)
+	tomorrow := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1).Format(time.RFC3339)
 	if status != http.StatusTooManyRequests || code != "spend_limit_reached" || limit["period"] != "day" ||
 		limit["limit"] != 0.1 || limit["spent"] != 0.1 || limit["resetsAt"] != tomorrow {
 		t.Errorf("the third start: %d %v", status, body)
@@ -155,7 +155,9 @@ func TestParallelStartsAtTheLimit(t *testing.T) {
 	var wg sync.WaitGroup
 	answers := make([]events.APIGatewayV2HTTPResponse, 20)
 	for i := range answers {
-		wg.Go(func() { answers[i], _ = f.h.Handle(context.Background(), fromAPIGateway(as(alice, post(`{"composition":"MyComp"}`)))) })
+		wg.Go(func() {
+			answers[i], _ = f.h.Handle(context.Background(), fromAPIGateway(as(alice, post(`{"composition":"MyComp"}`))))
+		})
 	}
 	wg.Wait()
 
