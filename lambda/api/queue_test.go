@@ -393,3 +393,27 @@ func TestARepeatedKeyOfAQueuedRenderSaysWhereItStands(t *testing.T) {
 		t.Errorf("%d starts, want 1", n)
 	}
 }
+
+// Cancelling the render at the head lets the line move: the next one that
+// fits starts.
+func TestCancellingTheHeadLetsTheNextStart(t *testing.T) {
+	f, q := queued(t, 10, standin.NewRenders(bucket))
+	f.do(t, withConcurrency(alice, "5")) // 6 of 10 in use
+	_, head := f.do(t, withConcurrency(bob, "5"))
+	_, next := f.do(t, withConcurrency(carol, "2"))
+	req := as(bob, get(idOf(t, head), nil))
+	req.RouteKey = renderapi.RouteCancel.Key()
+
+	if status, body := f.do(t, req); status != http.StatusOK {
+		t.Fatalf("cancel: %d %v", status, body)
+	}
+
+	if r, _ := q.store.Get(context.Background(), idOf(t, next)); r.State != records.Rendering {
+		t.Errorf("the next render: %s, want rendering", r.State)
+	}
+	if n := starts(f); n != 2 {
+		t.Errorf("%d starts, want 2", n)
+	}
+}
+
+const carol = "arn:aws:iam::123456789012:user/carol"

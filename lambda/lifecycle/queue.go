@@ -409,6 +409,7 @@ func (s *Service) Cancel(ctx context.Context, renderID string, who Reader) (*rec
 	}
 	s.settleCost(done, cancelled)
 	s.publish(done, cancelled)
+	s.dispatch(ctx, "") // the render it held back may have been at the head
 	return cancelled, nil
 }
 
@@ -479,6 +480,9 @@ func (s *Service) Sweep(ctx context.Context) error {
 		if held := now.Sub(time.UnixMilli(hold.Since)); held > s.cfg.Queue.lease() {
 			s.resolve(ctx, id, hold, held)
 		}
+	}
+	if err := s.cfg.Records.ForgetIdleCallers(work, line); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "idle callers not forgotten", slog.String("error", err.Error()))
 	}
 	s.dispatch(ctx, "")
 	if line, err = s.cfg.Records.ReadLine(work); err == nil {

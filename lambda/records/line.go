@@ -39,6 +39,9 @@ type Entry struct {
 	// Caller is a hash of who asked, to bound each caller's renders.
 	Caller   string `dynamodbav:"c"`
 	JoinedAt int64  `dynamodbav:"at"` // Unix milliseconds
+	// Counted: the entry is in its caller's count, which a bound on each
+	// caller's renders needs.
+	Counted bool `dynamodbav:"n,omitempty"`
 }
 
 // Hold is what a render that was admitted holds of the budget, and the
@@ -47,12 +50,13 @@ type Hold struct {
 	Footprint int    `dynamodbav:"f"`
 	Caller    string `dynamodbav:"c"`
 	JoinedAt  int64  `dynamodbav:"at"`
+	Counted   bool   `dynamodbav:"n,omitempty"`
 	Since     int64  `dynamodbav:"since"` // Unix milliseconds
 }
 
 // Entry is the line's entry of the render that holds h.
 func (h Hold) Entry(renderID string) Entry {
-	return Entry{RenderID: renderID, Footprint: h.Footprint, Caller: h.Caller, JoinedAt: h.JoinedAt}
+	return Entry{RenderID: renderID, Footprint: h.Footprint, Caller: h.Caller, JoinedAt: h.JoinedAt, Counted: h.Counted}
 }
 
 // Line is the line and the capacity in use.
@@ -62,7 +66,8 @@ type Line struct {
 	Holds map[string]Hold `dynamodbav:"holds"`
 	// InUse is the sum of the holds' footprints.
 	InUse int `dynamodbav:"inUse"`
-	// PerCaller counts each caller's entries in the line.
+	// PerCaller counts each caller's entries in the line, where the
+	// deployment bounds them; the sweeper takes out the callers at 0.
 	PerCaller map[string]int `dynamodbav:"perCaller"`
 	// PausedUntil, in Unix milliseconds, holds the line after Lambda
 	// throttled a start: nothing is admitted before then.
@@ -92,6 +97,23 @@ var (
 
 func holdOf(renderID string) expression.NameBuilder { return expression.Name("holds." + renderID) }
 func countOf(caller string) expression.NameBuilder  { return expression.Name("perCaller." + caller) }
+
+// uncount takes an entry that leaves the line out of its caller's count.
+func uncount(update expression.UpdateBuilder, e Entry) expression.UpdateBuilder {
+	if !e.Counted {
+		return update
+	}
+	return update.Set(countOf(e.Caller), countOf(e.Caller).Minus(expression.Value(1)))
+}
+
+// count puts an entry that joins the line in its caller's count.
+func count(update expression.UpdateBuilder, e Entry) expression.UpdateBuilder {
+	if !e.Counted {
+		return update
+	}
+	c := countOf(e.Caller)
+	return update.Set(c, expression.Plus(expression.IfNotExists(c, expression.Value(0)), expression.Value(1)))
+}
 
 // ensureLine writes the empty line, once a process, so that updates can
 // reach into its maps.
@@ -174,13 +196,12 @@ func (s *Store) Join(ctx context.Context, e Entry, max, maxPerCaller int) (int, 
 	if err := s.ensureLine(ctx); err != nil {
 		return 0, err
 	}
-	e.Caller = callerHash(e.Caller)
-	count := countOf(e.Caller)
-	update := expression.Set(queue, expression.ListAppend(queue, expression.Value([]Entry{e}))).
-		Set(count, expression.Plus(expression.IfNotExists(count, expression.Value(0)), expression.Value(1)))
+	e.Caller, e.Counted = callerHash(e.Caller), maxPerCaller > 0
+	update := count(expression.Set(queue, expression.ListAppend(queue, expression.Value([]Entry{e}))), e)
 	cond := queue.Size().LessThan(expression.Value(max))
 	if maxPerCaller > 0 {
-		cond = cond.And(expression.AttributeNotExists(count).Or(count.LessThan(expression.Value(maxPerCaller))))
+		c := countOf(e.Caller)
+		cond = cond.And(expression.AttributeNotExists(c).Or(c.LessThan(expression.Value(maxPerCaller))))
 	}
 	l, ok, err := s.updateLine(ctx, update, &cond)
 	if err != nil {
@@ -198,10 +219,9 @@ func (s *Store) Join(ctx context.Context, e Entry, max, maxPerCaller int) (int, 
 // head is another render (another request admitted e first), there is no
 // room, or the line is paused.
 func (s *Store) Admit(ctx context.Context, e Entry, budget int, now time.Time) (bool, error) {
-	update := expression.Remove(expression.Name("queue[0]")).
-		Set(holdOf(e.RenderID), expression.Value(Hold{Footprint: e.Footprint, Caller: e.Caller, JoinedAt: e.JoinedAt, Since: now.UnixMilli()})).
-		Set(inUse, inUse.Plus(expression.Value(e.Footprint))).
-		Set(countOf(e.Caller), countOf(e.Caller).Minus(expression.Value(1)))
+	update := uncount(expression.Remove(expression.Name("queue[0]")).
+		Set(holdOf(e.RenderID), expression.Value(Hold{Footprint: e.Footprint, Caller: e.Caller, JoinedAt: e.JoinedAt, Counted: e.Counted, Since: now.UnixMilli()})).
+		Set(inUse, inUse.Plus(expression.Value(e.Footprint))), e)
 	cond := expression.Name("queue[0].id").Equal(expression.Value(e.RenderID)).
 		And(inUse.LessThanEqual(expression.Value(budget - e.Footprint))).
 		And(pausedUntil.LessThanEqual(expression.Value(now.UnixMilli())))
@@ -215,8 +235,7 @@ func (s *Store) Admit(ctx context.Context, e Entry, budget int, now time.Time) (
 // Drop takes the render at the head of the line, e, out of it without
 // admitting it: it can never start.
 func (s *Store) Drop(ctx context.Context, e Entry) (bool, error) {
-	update := expression.Remove(expression.Name("queue[0]")).
-		Set(countOf(e.Caller), countOf(e.Caller).Minus(expression.Value(1)))
+	update := uncount(expression.Remove(expression.Name("queue[0]")), e)
 	cond := expression.Name("queue[0].id").Equal(expression.Value(e.RenderID))
 	_, ok, err := s.updateLine(ctx, update, &cond)
 	if err != nil {
@@ -230,11 +249,9 @@ func (s *Store) Drop(ctx context.Context, e Entry) (bool, error) {
 // throttled it) or never sent. With pause, the line admits nothing until
 // then.
 func (s *Store) Return(ctx context.Context, e Entry, pause time.Time) (bool, error) {
-	count := countOf(e.Caller)
-	update := expression.Set(queue, expression.ListAppend(expression.Value([]Entry{e}), queue)).
+	update := count(expression.Set(queue, expression.ListAppend(expression.Value([]Entry{e}), queue)).
 		Set(inUse, inUse.Minus(expression.Name("holds."+e.RenderID+".f"))).
-		Set(count, expression.Plus(expression.IfNotExists(count, expression.Value(0)), expression.Value(1))).
-		Remove(holdOf(e.RenderID))
+		Remove(holdOf(e.RenderID)), e)
 	if !pause.IsZero() {
 		update = update.Set(pausedUntil, expression.Value(pause.UnixMilli()))
 	}
@@ -275,7 +292,7 @@ func (s *Store) Leave(ctx context.Context, renderID string) (bool, error) {
 		}
 		e := l.Queue[at]
 		item := fmt.Sprintf("queue[%d]", at)
-		update := expression.Remove(expression.Name(item)).Set(countOf(e.Caller), countOf(e.Caller).Minus(expression.Value(1)))
+		update := uncount(expression.Remove(expression.Name(item)), e)
 		cond := expression.Name(item + ".id").Equal(expression.Value(renderID))
 		if _, ok, err := s.updateLine(ctx, update, &cond); err != nil || ok {
 			if err != nil {
@@ -285,4 +302,20 @@ func (s *Store) Leave(ctx context.Context, renderID string) (bool, error) {
 		}
 	}
 	return false, fmt.Errorf("take render %s out of the line: the line kept moving", renderID)
+}
+
+// ForgetIdleCallers takes out of the counts the callers that have nothing in line, so
+// that the line's item does not grow with every caller there ever was.
+func (s *Store) ForgetIdleCallers(ctx context.Context, l *Line) error {
+	for caller, n := range l.PerCaller {
+		if n != 0 {
+			continue
+		}
+		c := countOf(caller)
+		cond := c.Equal(expression.Value(0))
+		if _, _, err := s.updateLine(ctx, expression.Remove(c), &cond); err != nil {
+			return fmt.Errorf("forget an idle caller: %w", err)
+		}
+	}
+	return nil
 }

@@ -105,7 +105,7 @@ func TestConcurrentAdmissionsAdmitEachRenderOnce(t *testing.T) {
 func TestAThrottledRenderReturnsToTheHeadAndACancelledOneLeaves(t *testing.T) {
 	s, now := newStore(t)
 	for _, id := range []string{"a", "b", "c"} {
-		s.Join(ctx, entry(id, 2, "alice"), 10, 0)
+		s.Join(ctx, entry(id, 2, "alice"), 10, 10)
 	}
 	l, _ := s.ReadLine(ctx)
 	a := l.Queue[0]
@@ -129,5 +129,29 @@ func TestAThrottledRenderReturnsToTheHeadAndACancelledOneLeaves(t *testing.T) {
 	l, _ = s.ReadLine(ctx)
 	if l.Position("b") != 1 || l.Position("c") != 0 || l.InUse != 2 || l.PerCaller[a.Caller] != 1 {
 		t.Errorf("line %+v", l)
+	}
+}
+
+// Callers' counts are kept only where a bound needs them, and a caller
+// with nothing in line is forgotten, so that the item does not grow with
+// every caller there ever was.
+func TestIdleCallersAreForgotten(t *testing.T) {
+	s, now := newStore(t)
+	s.Join(ctx, entry("a", 2, "alice"), 10, 0)
+	if l, _ := s.ReadLine(ctx); len(l.PerCaller) != 0 {
+		t.Errorf("counts without a bound: %v", l.PerCaller)
+	}
+	s.Join(ctx, entry("b", 2, "bob"), 10, 5)
+	s.Join(ctx, entry("c", 2, "carol"), 10, 5)
+	l, _ := s.ReadLine(ctx)
+	s.Admit(ctx, l.Queue[0], 100, *now)
+	s.Admit(ctx, l.Queue[1], 100, *now)
+
+	l, _ = s.ReadLine(ctx)
+	if err := s.ForgetIdleCallers(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := s.ReadLine(ctx); len(l.PerCaller) != 1 || l.PerCaller[callerHash("carol")] != 1 {
+		t.Errorf("counts %v, want carol's alone", l.PerCaller)
 	}
 }
