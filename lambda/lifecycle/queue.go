@@ -215,7 +215,10 @@ func (s *Service) dispatch(ctx context.Context, own string) (*launched, int) {
 			break
 		}
 		if !admitted {
-			continue // another request admitted it, or the line moved
+			// Another request admitted it, and moves the line on; or
+			// what is in use changed. Racing it for the next head
+			// would only cost writes of the line's item.
+			break
 		}
 		logs.Write(ctx, s.log,
 			logs.Metric{Name: metrics.WaitTime, Unit: "Milliseconds", Value: float64(s.now().UnixMilli() - head.JoinedAt)},

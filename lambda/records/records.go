@@ -190,13 +190,14 @@ func (s *Store) Get(ctx context.Context, renderID string) (*Render, error) {
 	return r, nil
 }
 
-// Started records what Remotion named a render it launched. A render that
-// has moved on since (a webhook came first) keeps its state.
+// Started records what Remotion named a render it launched: one being
+// started, or one the sweeper took for lost meanwhile. A render that has
+// moved on since (a webhook came first) keeps its state.
 func (s *Store) Started(ctx context.Context, renderID, remotionRenderID, bucket string) error {
 	update := expression.Set(state, expression.Value(Rendering)).
 		Set(expression.Name("remotionRenderId"), expression.Value(remotionRenderID)).
 		Set(expression.Name("bucketName"), expression.Value(bucket))
-	err := s.update(ctx, renderID, update, expression.Equal(state, expression.Value(Starting)))
+	err := s.update(ctx, renderID, update, expression.In(state, expression.Value(Starting), expression.Value(Unknown)))
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("record the start of render %s: %w", renderID, err)
 	}

@@ -403,3 +403,17 @@ func TestNoEventForAnUnknownOrUnfinishedRender(t *testing.T) {
 		}
 	}
 }
+
+// A start's answer that comes after the sweeper took the render for lost
+// still records it as rendering, with Remotion's names.
+func TestALateStartedAnswerRecordsTheRender(t *testing.T) {
+	s, now := newStore(t)
+	s.Create(ctx, render("late", "alice", *now))
+	s.Unknown(ctx, "late")
+
+	s.Started(ctx, "late", "abcdef1234", "remotionlambda-useast1-abcdefghij")
+
+	if r, err := s.Get(ctx, "late"); err != nil || r.State != Rendering || r.RemotionRenderID != "abcdef1234" {
+		t.Errorf("late: %+v, %v", r, err)
+	}
+}
