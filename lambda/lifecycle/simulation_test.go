@@ -53,8 +53,8 @@ const (
 	simRenders   = 300
 	simBursts    = 6 // of simRenders/simBursts starts each, all at once
 	simBurstGap  = 400 * time.Millisecond
-	simBudget    = 80 // the deployment's budget: 90% of the account's limit
-	simLimit     = 88 // the account's concurrency limit
+	simBudget    = 40 // the deployment's budget: 90% of the account's limit
+	simLimit     = 44 // the account's concurrency limit
 	simInstances = 3  // trigger function instances, on one table
 	simLoss      = 0.10
 	simMinRender = 50 * time.Millisecond
