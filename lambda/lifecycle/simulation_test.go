@@ -81,7 +81,7 @@ var simQueue = Queue{
 	MaxQueued:     1000,
 	RenderTimeout: 300 * time.Millisecond,
 	WebhookGrace:  300 * time.Millisecond,
-	Lease:         map[bool]time.Duration{false: 3 * time.Second, true: 10 * time.Second}[raceEnabled],
+	Lease:         map[bool]time.Duration{false: 4 * time.Second, true: 10 * time.Second}[raceEnabled],
 }
 
 // simDeadline bounds the wait for every render to end.
