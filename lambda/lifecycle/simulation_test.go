@@ -1008,7 +1008,9 @@ func (sim *simulation) check(all []records.Render, allFinal bool, elapsed time.D
 			slowest, slowestID = d, id
 		}
 	}
-	t.Logf("slowest from an admission to its start recorded: %v (the lease is %v)", slowest.Round(time.Millisecond), simQueue.Lease)
+	at := func(t time.Time) time.Duration { return t.Sub(rp.admittedAt[slowestID]).Round(time.Millisecond) }
+	t.Logf("slowest from an admission to its start recorded: %v (the lease is %v): launch recorded at +%v, start received at +%v",
+		slowest.Round(time.Millisecond), simQueue.Lease, at(sim.history.changed[slowestID+" queued→starting"]), at(a.startedAt[slowestID]))
 	if slowest >= simQueue.Lease {
 		// Not a failure by itself: it is one only if the sweeper looked in
 		// that moment, which the checks below see. This tells why.
