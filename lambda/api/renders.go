@@ -116,7 +116,7 @@ func (h *Handler) read(ctx context.Context, req *events.APIGatewayV2HTTPRequest,
 // cancel answers DELETE /renders/{renderId}: one of the caller's renders
 // leaves the line.
 func (h *Handler) cancel(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
-	renderID, _, aerr := decodeProgress(req)
+	renderID, aerr := decodeRenderID(req)
 	if aerr != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", aerr
 	}

@@ -266,12 +266,20 @@ func validBucket(name string) bool {
 	return ok && len(rest) >= 1 && len(rest) <= 48 && strings.Trim(rest, lowerDigits+"-") == ""
 }
 
+// decodeRenderID reads the render ID of a route that names one render.
+func decodeRenderID(req *events.APIGatewayV2HTTPRequest) (string, *apiError) {
+	renderID := req.PathParameters["renderId"]
+	if !validRenderID(renderID) {
+		return "", &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeInvalidValue, Field: "renderId",
+			Message: "renderId must be the render ID that POST /renders returned (lowercase letters and digits)"}
+	}
+	return renderID, nil
+}
+
 // decodeProgress reads the render ID and its bucket from GET /renders/{renderId}.
 func decodeProgress(req *events.APIGatewayV2HTTPRequest) (renderID, bucket string, aerr *apiError) {
-	renderID = req.PathParameters["renderId"]
-	if !validRenderID(renderID) {
-		return "", "", &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeInvalidValue, Field: "renderId",
-			Message: "renderId must be the render ID that POST /renders returned (lowercase letters and digits)"}
+	if renderID, aerr = decodeRenderID(req); aerr != nil {
+		return "", "", aerr
 	}
 	bucket = req.QueryStringParameters["bucket"]
 	if bucket != "" && !validBucket(bucket) {

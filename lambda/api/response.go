@@ -115,6 +115,8 @@ func failure(err error) *apiError {
 		a.Message = err.Error() + ": nothing was started (context keys dailySpendLimit, monthlySpendLimit)"
 		a.SpendLimit = &renderapi.SpendLimit{Period: spend.Period, Limit: json.Number(spend.Limit.FloatString(2)),
 			Spent: json.Number(strings.TrimRight(strings.TrimRight(spend.Exposure.FloatString(12), "0"), ".")), ResetsAt: spend.ResetsAt}
+	case errors.Is(err, lifecycle.ErrBudgetUnavailable):
+		a.Code, a.Message = renderapi.CodeUpstreamError, "the account's Lambda concurrency could not be read (lambda:GetAccountSettings): retry shortly"
 	case errors.Is(err, lifecycle.ErrEventsUnavailable):
 		a.Code, a.Message = renderapi.CodeEventsUnavailable, "the render's event could not be published: send the webhook again"
 	case errors.As(err, &rerr):

@@ -42,7 +42,7 @@ func webhookURL(req *events.APIGatewayV2HTTPRequest) string {
 func (h *Handler) webhook(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, *apiError) {
 	if !h.renders.Webhooks() {
 		return events.APIGatewayV2HTTPResponse{}, "", &apiError{Status: http.StatusNotFound, Code: renderapi.CodeNotFound,
-			Message: "this deployment receives no webhooks (renderTracking=false)"}
+			Message: "this deployment receives no webhooks: it keeps no render records (renderTracking=false), or has no webhook secret"}
 	}
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
@@ -75,6 +75,8 @@ func (h *Handler) webhook(ctx context.Context, req *events.APIGatewayV2HTTPReque
 		renderID = d.RenderID
 	}
 	switch {
+	case errors.Is(err, lifecycle.ErrWebhookType):
+		return events.APIGatewayV2HTTPResponse{}, renderID, &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeInvalidValue, Field: "type", Message: err.Error()}
 	case errors.Is(err, lifecycle.ErrBadWebhook):
 		return events.APIGatewayV2HTTPResponse{}, renderID, &apiError{Status: http.StatusBadRequest, Code: renderapi.CodeMalformedJSON, Message: err.Error()}
 	case errors.Is(err, lifecycle.ErrNotFound):

@@ -257,7 +257,7 @@ func TestWebhooksThatCannotBeTakenAreRefused(t *testing.T) {
 	}{
 		{"an unknown render", unknown, http.StatusNotFound, "render_not_found"},
 		{"not JSON", "not json", http.StatusBadRequest, "malformed_json"},
-		{"an unknown type", `{"type":"maybe","renderId":"abcdef1234"}`, http.StatusBadRequest, "malformed_json"},
+		{"an unknown type", `{"type":"maybe","renderId":"abcdef1234"}`, http.StatusBadRequest, "invalid_value"},
 		{"over what Lambda passes on", oversized, http.StatusRequestEntityTooLarge, "body_too_large"},
 	}
 	for _, tt := range tests {

@@ -28,6 +28,9 @@ const (
 // ErrBadWebhook: a webhook that was verified but cannot be read.
 var ErrBadWebhook = errors.New("the webhook cannot be read")
 
+// ErrWebhookType: a webhook of a type that is none of Remotion's.
+var ErrWebhookType = fmt.Errorf("%w: its type is none of success, error or timeout", ErrBadWebhook)
+
 // Progress is where a render stands: its record, and what Remotion said of
 // it when it was asked.
 type Progress struct {
@@ -316,7 +319,7 @@ func outcomeOfWebhook(w *remotion.Webhook, now time.Time) (records.Outcome, erro
 		o.State, o.TimedOut = records.Failed, true
 		o.Errors = []string{"the render timed out"}
 	default:
-		return o, fmt.Errorf("%w: its type %q is none of success, error or timeout", ErrBadWebhook, w.Type)
+		return o, fmt.Errorf("%w (%q)", ErrWebhookType, w.Type)
 	}
 	return o, nil
 }

@@ -75,6 +75,9 @@ var (
 	ErrStarted = errors.New("the render started")
 	// ErrFinished: the render is over.
 	ErrFinished = errors.New("the render is over")
+	// ErrBudgetUnavailable: the account's Lambda concurrency could not be
+	// read.
+	ErrBudgetUnavailable = errors.New("the account's Lambda concurrency could not be read (lambda:GetAccountSettings)")
 )
 
 // BudgetError is a render over the deployment's whole budget.
@@ -433,7 +436,7 @@ func (s *Service) QueueState(ctx context.Context) (*QueueState, error) {
 	}
 	b, err := s.cfg.Queue.Budget.Executions(work)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBudgetUnavailable, err)
 	}
 	q := &QueueState{Budget: b, InUse: line.InUse, Queued: len(line.Queue), InFlight: len(line.Holds)}
 	if len(line.Queue) > 0 {
