@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"remotion-lambda-iam/internal/dynalite"
+	"remotion-lambda-iam/internal/logbuf"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/env"
@@ -120,26 +121,9 @@ func (s *script) respond(standin.Invocation) standin.Reply {
 type emulator struct {
 	url      string
 	cmd      *exec.Cmd
-	logs     *syncBuffer
+	logs     *logbuf.Buffer
 	client   *http.Client
 	stopOnce sync.Once
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func freeAddr(tb testing.TB) string {
@@ -198,7 +182,7 @@ func tryEmulator(tb testing.TB, bootstrap []string, srv *standin.Server, vars ..
 		"REMOTION_REGION=" + standin.Region,
 		"REMOTION_SERVE_URL=" + e2eServeURL,
 	}, vars...)
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// Its own process group, so that stopping it stops the bootstrap too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

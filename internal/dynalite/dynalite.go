@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"remotion-lambda-iam/internal/logbuf"
 	"remotion-lambda-iam/lambda/records/table"
 )
 
@@ -44,26 +45,9 @@ const Region = "us-east-1"
 type Server struct {
 	URL    string
 	cmd    *exec.Cmd
-	output syncBuffer // what dynalite printed, for failures
+	output logbuf.Buffer // what dynalite printed, for failures
 	exited chan struct{}
 	proxy  *httptest.Server // in front of dynalite: see shield
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // state says whether dynalite still runs, and what it printed, for a test

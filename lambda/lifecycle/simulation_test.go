@@ -31,6 +31,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"remotion-lambda-iam/internal/dynalite"
+	"remotion-lambda-iam/internal/logbuf"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/budget"
@@ -157,7 +158,7 @@ type simulation struct {
 	store     *records.Store // the test's own reads
 	history   *lineHistory
 	account   *account
-	logs      *lockedBuffer
+	logs      *logbuf.Buffer
 	done      json.RawMessage // Remotion's progress of a render that is done
 	running   json.RawMessage // and of one in progress
 
@@ -190,7 +191,7 @@ func newSimulation(t *testing.T) *simulation {
 		seed:    seed,
 		rng:     &lockedRand{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))},
 		history: &lineHistory{states: map[int]observed{}, tried: map[string]int{}, refused: map[string]int{}, changed: map[string]time.Time{}},
-		logs:    &lockedBuffer{},
+		logs:    &logbuf.Buffer{},
 		started: map[int]*Started{},
 		done:    vectors.Read(t, "progress-done.json"),
 		running: vectors.Read(t, "progress-inProgress.json"),
@@ -1072,21 +1073,4 @@ func (l *lockedRand) Float64() float64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.r.Float64()
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
