@@ -1,8 +1,10 @@
 // Package lifecycle is the one place where a render changes state: it
-// claims an idempotency key, sends the start once, settles the key, and
-// finishes the record once, with one event, whichever path learns the
-// outcome first: a verified webhook or a poll. The API calls it; it calls
-// records, remotion and eventbus.
+// claims an idempotency key, takes the render's estimate into the cost
+// ledger, admits the render when its Lambda capacity fits the budget, sends
+// the start once, settles the key, and finishes the record once, with one
+// event and its cost, whichever path learns the outcome first: a verified
+// webhook, a poll or the sweeper. The API and the sweeper's schedule call
+// it; it calls records, remotion, eventbus and budget.
 package lifecycle
 
 import (
