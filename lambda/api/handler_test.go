@@ -433,9 +433,11 @@ func TestUpstreamFailuresMapToStatusAndCode(t *testing.T) {
 }
 
 func TestSlowRenderFunctionAnswers504BeforeTheFunctionsDeadline(t *testing.T) {
-	margin := func(*standin.Server) lifecycle.Config { return lifecycle.Config{DeadlineMargin: 50 * time.Millisecond} }
+	// A second of margin, as the deployment's two: time enough to answer on
+	// a machine busy with other work.
+	margin := func(*standin.Server) lifecycle.Config { return lifecycle.Config{DeadlineMargin: time.Second} }
 	f := build(t, api.Config{DefaultServeURL: serveURL}, margin, standin.Always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 
 	status, body := f.doCtx(t, ctx, post(`{"composition":"C"}`))

@@ -251,7 +251,7 @@ func TestThrottlingIsRetriedBeforeItIsReported(t *testing.T) {
 // A start that times out after it was sent may have started the render.
 func TestSlowStartHitsTheDeadlineWithItsOutcomeUnknown(t *testing.T) {
 	c, srv := newClient(t, standin.Always(standin.Reply{Body: started.Body, Delay: 10 * time.Second}))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 
 	_, err := c.StartRender(ctx, options())
@@ -267,7 +267,7 @@ func TestSlowStartHitsTheDeadlineWithItsOutcomeUnknown(t *testing.T) {
 
 func TestSlowStatusHitsTheDeadline(t *testing.T) {
 	c, _ := newClient(t, standin.Always(standin.Reply{Body: vectors.Read(t, "progress-inProgress.json"), Delay: 10 * time.Second}))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 
 	_, err := c.RenderProgress(ctx, bucket, "abcdef1234")
