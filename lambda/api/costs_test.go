@@ -12,18 +12,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/dynalite"
 	"remotion-lambda-iam/internal/standin"
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
-	"remotion-lambda-iam/lambda/eventbus"
 	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/records"
-	"remotion-lambda-iam/lambda/secret"
 )
 
 func usd(s string) *big.Rat {
@@ -46,12 +42,9 @@ func ledgered(t testing.TB, daily, monthly string, respond func(standin.Invocati
 		spend.Monthly = usd(monthly)
 	}
 	keep := func(srv *standin.Server) lifecycle.Config {
-		srv.SetSecret(secretARN, vectors.ReadWebhooks(t).Secret)
-		lc := lifecycle.Config{Records: store, Spend: spend,
-			WebhookSecret: secret.New(secretsmanager.NewFromConfig(srv.AWSConfig()), secretARN),
-			Events:        eventbus.New(eventbridge.NewFromConfig(srv.AWSConfig()), "")}
-		if daily == "off" {
-			lc.Spend = nil
+		lc := webhooked(t, srv, store)
+		if daily != "off" {
+			lc.Spend = spend
 		}
 		return lc
 	}

@@ -18,8 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"remotion-lambda-iam/contract/renderapi"
 	"remotion-lambda-iam/internal/dynalite"
@@ -27,10 +25,8 @@ import (
 	"remotion-lambda-iam/internal/vectors"
 	"remotion-lambda-iam/lambda/api"
 	"remotion-lambda-iam/lambda/budget"
-	"remotion-lambda-iam/lambda/eventbus"
 	"remotion-lambda-iam/lambda/lifecycle"
 	"remotion-lambda-iam/lambda/records"
-	"remotion-lambda-iam/lambda/secret"
 )
 
 // queued is the default deployment, with a budget of executions renders
@@ -41,13 +37,9 @@ func queued(t testing.TB, executions int, respond func(standin.Invocation) stand
 	table := db.NewRenderTable(t)
 	store := records.New(db.Client(), table, 90*24*time.Hour)
 	keep := func(srv *standin.Server) lifecycle.Config {
-		srv.SetSecret(secretARN, vectors.ReadWebhooks(t).Secret)
-		return lifecycle.Config{
-			Records:       store,
-			WebhookSecret: secret.New(secretsmanager.NewFromConfig(srv.AWSConfig()), secretARN),
-			Events:        eventbus.New(eventbridge.NewFromConfig(srv.AWSConfig()), ""),
-			Queue:         &lifecycle.Queue{Budget: budget.Fixed(executions), MaxQueued: 100, MaxQueuedPerCaller: 3, RenderTimeout: 2 * time.Minute},
-		}
+		lc := webhooked(t, srv, store)
+		lc.Queue = &lifecycle.Queue{Budget: budget.Fixed(executions), MaxQueued: 100, MaxQueuedPerCaller: 3, RenderTimeout: 2 * time.Minute}
+		return lc
 	}
 	return build(t, api.Config{DefaultServeURL: serveURL}, keep, respond), &queueTable{store: store, db: db.Client(), name: table}
 }
@@ -338,11 +330,9 @@ func BenchmarkDynamoDBRequestsPerRender(b *testing.B) {
 			cfg.BaseEndpoint = &counting.URL
 			store := records.New(dynamodb.NewFromConfig(cfg), table, time.Hour)
 			keep := func(srv *standin.Server) lifecycle.Config {
-				srv.SetSecret(secretARN, vectors.ReadWebhooks(b).Secret)
-				return lifecycle.Config{Records: store,
-					WebhookSecret: secret.New(secretsmanager.NewFromConfig(srv.AWSConfig()), secretARN),
-					Events:        eventbus.New(eventbridge.NewFromConfig(srv.AWSConfig()), ""),
-					Queue:         &lifecycle.Queue{Budget: budget.Fixed(6), MaxQueued: 100, RenderTimeout: time.Minute}}
+				lc := webhooked(b, srv, store)
+				lc.Queue = &lifecycle.Queue{Budget: budget.Fixed(6), MaxQueued: 100, RenderTimeout: time.Minute}
+				return lc
 			}
 			f := build(b, api.Config{DefaultServeURL: serveURL}, keep, standin.NewRenders(bucket))
 			var blocker map[string]any

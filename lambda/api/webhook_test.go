@@ -36,15 +36,19 @@ func withWebhooks(t testing.TB, respond func(standin.Invocation) standin.Reply) 
 	t.Helper()
 	db := dynalite.Shared(t)
 	store := records.New(db.Client(), db.NewRenderTable(t), 90*24*time.Hour)
-	keep := func(srv *standin.Server) lifecycle.Config {
-		srv.SetSecret(secretARN, vectors.ReadWebhooks(t).Secret)
-		return lifecycle.Config{
-			Records:       store,
-			WebhookSecret: secret.New(secretsmanager.NewFromConfig(srv.AWSConfig()), secretARN),
-			Events:        eventbus.New(eventbridge.NewFromConfig(srv.AWSConfig()), ""),
-		}
-	}
+	keep := func(srv *standin.Server) lifecycle.Config { return webhooked(t, srv, store) }
 	return build(t, api.Config{DefaultServeURL: serveURL}, keep, respond), store
+}
+
+// webhooked is what the default deployment keeps and tells, on srv: the
+// records in store, the webhook secret and the event bus.
+func webhooked(t testing.TB, srv *standin.Server, store *records.Store) lifecycle.Config {
+	srv.SetSecret(secretARN, vectors.ReadWebhooks(t).Secret)
+	return lifecycle.Config{
+		Records:       store,
+		WebhookSecret: secret.New(secretsmanager.NewFromConfig(srv.AWSConfig()), secretARN),
+		Events:        eventbus.New(eventbridge.NewFromConfig(srv.AWSConfig()), ""),
+	}
 }
 
 // fromAPIGateway is a request as API Gateway sends it, with its domain.
